@@ -1,0 +1,17 @@
+"""Test settings: fresh random keys per run, fast hashing is NOT used (we test the real hasher)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+SECRET_KEY = secrets.token_urlsafe(50)
+LIFELINE_FIELD_KEYS = "t1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+LIFELINE_BLIND_INDEX_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
+LIFELINE_DEMO_TOOLS = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -1,0 +1,29 @@
+"""Reads for agency administration, scoped to the actor's own agency."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from lifeline.audit.models import AuditEvent
+
+from .models import Membership
+from .policies import Capability
+from .principal import Principal
+
+
+def membership_list(*, actor: Principal) -> QuerySet[Membership]:
+    """Members of the actor's own agency; nothing for anyone else."""
+    if not actor.has(Capability.AGENCY_MEMBERS_VIEW) or actor.agency is None:
+        return Membership.objects.none()
+    return (
+        Membership.objects.filter(agency=actor.agency)
+        .select_related("user")
+        .order_by("user__username", "role")
+    )
+
+
+def audit_event_list(*, actor: Principal, limit: int = 200) -> list[AuditEvent]:
+    """The latest audit events recorded in the actor's own agency."""
+    if not actor.has(Capability.AUDIT_VIEW) or actor.agency is None:
+        return []
+    return list(AuditEvent.objects.filter(agency_id=actor.agency.pk).order_by("-seq")[:limit])

@@ -1,0 +1,92 @@
+"""Writes for agencies, users and memberships. Each is audited in the same transaction."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from lifeline.audit.models import AuditAction
+from lifeline.audit.services import AuditActor, audit_record
+from lifeline.core.errors import ValidationFailed
+
+from .models import Agency, Membership, Role, User
+
+
+@transaction.atomic
+def agency_create(*, actor: AuditActor, name: str, code: str, kind: str, country: str) -> Agency:
+    """Register an agency. Country is an ISO 3166-1 alpha-2 code."""
+    agency = Agency(name=name, code=code, kind=kind, country=country.upper())
+    try:
+        agency.full_clean()
+    except ValidationError as exc:
+        raise ValidationFailed(exc.message_dict) from exc
+    agency.save()
+    audit_record(
+        actor=actor, action=AuditAction.AGENCY_CREATED, target_type="agency", target_id=agency.pk
+    )
+    return agency
+
+
+@transaction.atomic
+def user_create(
+    *, actor: AuditActor, username: str, password: str, email: str = "", language: str = "km"
+) -> User:
+    """Create a staff account. Passwords: 12+ characters, not common (Argon2-hashed)."""
+    user = User(username=username, email=email, preferred_language=language)
+    try:
+        user.full_clean(exclude=["password"])
+        validate_password(password, user)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"password": exc.messages}
+        raise ValidationFailed(errors) from exc
+    user.set_password(password)
+    user.save()
+    audit_record(
+        actor=actor, action=AuditAction.USER_CREATED, target_type="user", target_id=user.pk
+    )
+    return user
+
+
+@transaction.atomic
+def membership_grant(*, actor: AuditActor, user: User, agency: Agency, role: str) -> Membership:
+    """Give `user` a role at `agency` (idempotent: granting twice keeps one membership)."""
+    if role not in Role.values:
+        raise ValidationFailed({"role": [f"unknown role {role!r}"]})
+    membership, created = Membership.objects.get_or_create(user=user, agency=agency, role=role)
+    if not membership.is_active:
+        membership.is_active = True
+        membership.save(update_fields=["is_active"])
+        created = True
+    if created:
+        audit_record(
+            actor=actor,
+            action=AuditAction.MEMBERSHIP_GRANTED,
+            target_type="membership",
+            target_id=membership.pk,
+            metadata={"user": user.pk, "agency": agency.pk, "role": role},
+        )
+    return membership
+
+
+@transaction.atomic
+def membership_revoke(*, actor: AuditActor, membership: Membership) -> None:
+    """Withdraw a role. Takes effect at the user's next request."""
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.MEMBERSHIP_REVOKED,
+        target_type="membership",
+        target_id=membership.pk,
+    )
+
+
+@transaction.atomic
+def user_deactivate(*, actor: AuditActor, user: User) -> None:
+    """Deactivate an account; Django's backend rejects its sessions from the next request."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor, action=AuditAction.USER_DEACTIVATED, target_type="user", target_id=user.pk
+    )

@@ -1,0 +1,79 @@
+"""`lifeline serve`: the web server and the background worker together; one Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+
+
+def pending_migrations() -> list[str]:
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{m.app_label}.{m.name}" for m, _backwards in plan]
+
+
+class Command(BaseCommand):
+    help = "Start the web server (gunicorn) and the worker; stop both with one Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+        parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument("--no-worker", action="store_true", help="web server only")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        pending = pending_migrations()
+        if pending:
+            raise CommandError(
+                f"{len(pending)} migration(s) pending ({', '.join(pending[:3])}…): "
+                "run `lifeline migrate` first"
+            )
+        env = dict(os.environ)
+        bind = f"{options['host']}:{options['port']}"
+        web = [
+            sys.executable, "-m", "gunicorn", "config.wsgi:application",
+            "--bind", bind,
+            "--workers", str(options["workers"]),
+            "--threads", str(options["threads"]),
+            "--graceful-timeout", "10",
+            "--access-logfile", "-",
+        ]  # fmt: skip
+        children = [subprocess.Popen(web, env=env)]  # noqa: S603 (our own interpreter)
+        if not options["no_worker"]:
+            worker = [sys.executable, "-m", "lifeline.cli", "worker"]
+            children.append(subprocess.Popen(worker, env=env))  # noqa: S603
+        self.stdout.write(f"Lifeline is running at http://{bind}/  (Ctrl-C stops it)")
+
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                if any(child.poll() is not None for child in children):
+                    self.stderr.write("a Lifeline process exited; stopping the others")
+                    break
+                time.sleep(0.5)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for child in children:
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
