@@ -30,7 +30,9 @@ INSTALLED_APPS = [
     "lifeline.audit",
     "lifeline.core",
     "lifeline.accounts",
+    "lifeline.intake",
     "lifeline.demo",
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -172,3 +174,9 @@ LOGGING = {
 # and a separate key for blind indexes. Kept out of the database and apart from SECRET_KEY.
 LIFELINE_FIELD_KEYS = os.environ.get("LIFELINE_FIELD_KEYS", "")
 LIFELINE_BLIND_INDEX_KEY = os.environ.get("LIFELINE_BLIND_INDEX_KEY", "")
+
+# Public help form: submissions and status checks per client address per window (count, seconds).
+LIFELINE_HELP_THROTTLE = (5, 600)
+LIFELINE_STATUS_THROTTLE = (20, 600)
+# Agency code that receives public web-form requests (default: the first hotline).
+LIFELINE_INTAKE_AGENCY = os.environ.get("LIFELINE_INTAKE_AGENCY", "")

@@ -81,3 +81,19 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.agency_id}:{self.role}"
+
+
+class ApiClient(models.Model):
+    """A partner system or channel gateway calling the JSON API on behalf of one agency.
+
+    Only a SHA-256 digest of the token is stored; the token is shown once when created.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="api_clients")
+    name = models.CharField(max_length=100)
+    token_digest = models.CharField(max_length=64, unique=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"API client {self.name} ({self.agency_id})"

@@ -10,7 +10,7 @@ from lifeline.audit.models import AuditAction
 from lifeline.audit.services import AuditActor, audit_record
 from lifeline.core.errors import ValidationFailed
 
-from .models import Agency, Membership, Role, User
+from .models import Agency, ApiClient, Membership, Role, User
 
 
 @transaction.atomic
@@ -89,4 +89,38 @@ def user_deactivate(*, actor: AuditActor, user: User) -> None:
     user.save(update_fields=["is_active"])
     audit_record(
         actor=actor, action=AuditAction.USER_DEACTIVATED, target_type="user", target_id=user.pk
+    )
+
+
+def _token_digest(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_client_create(*, actor: AuditActor, agency: Agency, name: str) -> tuple[ApiClient, str]:
+    """Create an API client; returns it with its bearer token (shown once, stored hashed)."""
+    import secrets
+
+    token = "ll_" + secrets.token_urlsafe(32)
+    client = ApiClient.objects.create(agency=agency, name=name, token_digest=_token_digest(token))
+    audit_record(
+        actor=actor,
+        action=AuditAction.RECORD_CREATED,
+        target_type="api_client",
+        target_id=client.pk,
+        agency_id=agency.pk,
+    )
+    return client, token
+
+
+def api_client_authenticate(token: str) -> ApiClient | None:
+    """The active client for a bearer token, or None. Inactive agencies authenticate nobody."""
+    if not token or len(token) > 200:
+        return None
+    return (
+        ApiClient.objects.select_related("agency")
+        .filter(token_digest=_token_digest(token), is_active=True, agency__is_active=True)
+        .first()
     )

@@ -56,13 +56,16 @@ def otp_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return redirect("accounts:login")
-    if user.is_verified():  # type: ignore[union-attr]
+    if getattr(user, "is_verified", bool)():
         return HttpResponseRedirect(_safe_next(request))
     confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     enrolling = confirmed is None
-    device = confirmed or TOTPDevice.objects.get_or_create(
-        user=user, confirmed=False, defaults={"name": "authenticator"}
-    )[0]
+    device = (
+        confirmed
+        or TOTPDevice.objects.get_or_create(
+            user=user, confirmed=False, defaults={"name": "authenticator"}
+        )[0]
+    )
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"].strip()

@@ -33,6 +33,11 @@ class AuditAction(models.TextChoices):
     RECORD_UPDATED = "record.updated"
     RECORD_TRANSITIONED = "record.transitioned"
     RECORD_EXPORTED = "record.exported"
+    RECORD_SEARCHED = "record.searched"
+    REQUEST_ACKNOWLEDGED = "request.acknowledged"
+    REQUEST_ASSIGNED = "request.assigned"
+    REQUEST_RESPONDED = "request.responded"
+    REQUEST_ESCALATED = "request.escalated"
 
 
 class AuditEvent(models.Model):

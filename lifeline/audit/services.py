@@ -54,10 +54,12 @@ def _check_metadata(metadata: dict[str, Any]) -> None:
     # Ids, codes and counts only: a free-text value here would copy sensitive data out of the
     # encrypted columns into a plaintext, undeletable table.
     for key, value in metadata.items():
-        if isinstance(value, str) and len(value) > 64:
-            raise ValueError(f"audit metadata {key!r} is too long to be an id or code")
-        if isinstance(value, dict):
-            raise ValueError(f"audit metadata {key!r} must be flat")
+        # A list of ids is fine; its items obey the same rules as a single value.
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, str) and len(item) > 64:
+                raise ValueError(f"audit metadata {key!r} is too long to be an id or code")
+            if isinstance(item, dict | list | tuple):
+                raise ValueError(f"audit metadata {key!r} must be flat")
 
 
 def audit_record(

@@ -9,7 +9,7 @@ from django.db import models
 from . import crypto
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):
     """Text stored as AES-GCM ciphertext. Never filter on it: use a blind index column.
 
     Decryption failures raise `crypto.DecryptionError` on load; we never return garbage.
@@ -17,8 +17,10 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
 
     encrypted = True
 
-    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
-        super().contribute_to_class(cls, name, **kwargs)
+    def contribute_to_class(
+        self, cls: type[models.Model], name: str, private_only: bool = False
+    ) -> None:
+        super().contribute_to_class(cls, name, private_only=private_only)
         self._label = f"{cls._meta.app_label}.{cls.__name__}.{name}"
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.apps import apps
 from django.db import connection, models, transaction
@@ -30,9 +31,9 @@ def _encrypted_models() -> list[type[models.Model]]:
     return [m for m in apps.get_models() if encrypted_fields(m)]
 
 
-def _scan(model: type[models.Model], columns: list[str], after: object) -> list[tuple[object, ...]]:
+def _scan(model: type[models.Model], columns: list[str], after: Any) -> list[tuple[Any, ...]]:
     quote = connection.ops.quote_name
-    pk = model._meta.pk.column  # type: ignore[union-attr]
+    pk = model._meta.pk.column
     sql = (
         f"SELECT {quote(pk)}, {', '.join(quote(c) for c in columns)} "  # noqa: S608 (names from _meta)
         f"FROM {quote(model._meta.db_table)} WHERE {quote(pk)} > %s ORDER BY {quote(pk)} LIMIT %s"
@@ -53,7 +54,7 @@ def rotate(*, dry_run: bool = False) -> RotationReport:
     for model in _encrypted_models():
         fields_ = encrypted_fields(model)
         columns = [f.column for f in fields_]
-        after: object = 0 if model._meta.pk.get_internal_type() != "UUIDField" else ""  # type: ignore[union-attr]
+        after: Any = 0 if model._meta.pk.get_internal_type() != "UUIDField" else ""
         while True:
             rows = _scan(model, columns, after)
             if not rows:

@@ -1,0 +1,25 @@
+"""The JSON API: one NinjaAPI, routers from each app. OpenAPI at /api/openapi.json, docs at
+/api/docs (served from local static files, no CDN)."""
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+
+from lifeline.intake.api import router as intake_router
+
+api = NinjaAPI(
+    title="Lifeline API",
+    version="1",
+    description="Help requests from partners and channel gateways. Bearer token per API client.",
+    urls_namespace="api",
+)
+api.add_router("/v1", intake_router)
+
+
+@api.exception_handler(DatabaseError)
+def database_unavailable(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+    # The database is down or refused the write: nothing was acknowledged, so the client must
+    # retry with the same Idempotency-Key. Never a 201 here.
+    return api.create_response(
+        request, {"detail": "temporarily unavailable; retry with the same key"}, status=503
+    )

@@ -1,0 +1,152 @@
+"""JSON API for partners and channel gateways: create help requests idempotently, read status.
+
+POST answers 201 only after the transaction has committed; a retry with the same
+Idempotency-Key answers 200 with the same request; the same key with another body answers 422.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import DatabaseError
+from django.http import HttpRequest
+from ninja import Header, Router, Schema
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+from pydantic import Field
+
+from lifeline.accounts.models import ApiClient
+from lifeline.accounts.services import api_client_authenticate
+from lifeline.core.errors import Conflict, ValidationFailed
+
+from . import services
+from .models import Channel, HelpRequest
+
+
+@dataclass(frozen=True)
+class ApiActor:
+    """An API client, as it appears in the audit trail."""
+
+    client: ApiClient
+
+    @property
+    def user_id(self) -> int | None:
+        return None
+
+    @property
+    def agency_id(self) -> int | None:
+        return self.client.agency_id
+
+    @property
+    def role_label(self) -> str:
+        return f"api-client:{self.client.pk}"
+
+
+class ClientToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiClient | None:
+        return api_client_authenticate(token)
+
+
+class RequestIn(Schema):
+    channel: str = Field(
+        "api", description="api, web_form, hotline_call, walk_in, partner_referral"
+    )
+    reporter_type: str = Field(..., description="self, family, friend or other")
+    reporter_name: str = Field("", max_length=200)
+    reporter_phone: str = Field("", max_length=40)
+    person_name: str = Field("", max_length=200)
+    person_phone: str = Field("", max_length=40)
+    country: str = Field("", max_length=2, description="ISO 3166-1 alpha-2, e.g. TH")
+    place_abroad: str = Field("", max_length=200)
+    narrative: str = Field(..., max_length=4000)
+    safe_contact: str = Field("", max_length=200)
+    do_not_call_back: bool = False
+    is_child: bool = False
+    is_medical: bool = False
+    is_confined: bool = False
+    is_transfer_imminent: bool = False
+    language: str = Field("km", pattern="^(km|en)$")
+
+
+class RequestOut(Schema):
+    reference: str
+    status: str
+    urgent: bool
+    received_at: datetime
+    deadline_at: datetime
+    acknowledged_at: datetime | None
+    first_response_at: datetime | None
+
+
+class ErrorOut(Schema):
+    detail: Any
+
+
+def _out(request: HelpRequest) -> dict[str, Any]:
+    return {
+        "reference": request.reference,
+        "status": request.status,
+        "urgent": request.is_urgent,
+        "received_at": request.received_at,
+        "deadline_at": request.deadline_at,
+        "acknowledged_at": request.acknowledged_at,
+        "first_response_at": request.first_response_at,
+    }
+
+
+router = Router(tags=["help requests"], auth=ClientToken())
+
+
+@router.post(
+    "/requests",
+    response={200: RequestOut, 201: RequestOut, 422: ErrorOut, 503: ErrorOut},
+    summary="Create a help request (idempotent)",
+)
+def create_request(
+    request: HttpRequest,
+    payload: RequestIn,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=8, max_length=128),
+) -> tuple[int, dict[str, Any]]:
+    client: ApiClient = request.auth  # type: ignore[attr-defined]
+    raw = payload.dict()
+    channel = raw.pop("channel")
+    if channel not in Channel.values:
+        raise HttpError(422, "unknown channel")
+    try:
+        data = services.request_input_clean(raw, channel=channel)
+    except ValidationFailed as exc:
+        return 422, {"detail": [{"loc": ["body", k], "msg": m} for k, v in exc.errors.items()
+                                for m in v]}  # fmt: skip
+    try:
+        result = services.help_request_create(
+            actor=ApiActor(client),
+            data=data,
+            assigned_agency=client.agency,
+            idempotency_key=idempotency_key,
+            source=str(client.agency_id),
+        )
+    except Conflict as exc:
+        return 422, {"detail": [{"loc": ["header", "Idempotency-Key"], "msg": str(exc)}]}
+    except DatabaseError:
+        # Nothing was committed: say so, so the client retries with the same key.
+        return 503, {"detail": "temporarily unavailable; retry with the same Idempotency-Key"}
+    return (201 if result.created else 200), _out(result.request)
+
+
+@router.get(
+    "/requests/{reference}",
+    response={200: RequestOut, 404: ErrorOut},
+    summary="Status of a request this client's agency sent or holds",
+)
+def get_request(request: HttpRequest, reference: str) -> tuple[int, dict[str, Any]]:
+    client: ApiClient = request.auth  # type: ignore[attr-defined]
+    found = (
+        HelpRequest.objects.filter(reference=reference[:16])
+        .filter(source_agency_id=client.agency_id)
+        .first()
+    )
+    if found is None:
+        return 404, {"detail": "Not Found"}
+    return 200, _out(found)
