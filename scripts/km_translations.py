@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (Khmer strings are kept whole so translators can read them)
 """Khmer translations for Lifeline's screens, merged into lifeline/locale/km/LC_MESSAGES/django.po.
 
 Run after `makemessages -l km`: python scripts/km_translations.py && msgfmt ... (see README).
@@ -60,8 +61,7 @@ KM = {
     "Username": "ឈ្មោះអ្នកប្រើ",
     "Password": "ពាក្យសម្ងាត់",
     "Continue": "បន្ត",
-    "After your password you will be asked for the code from your authenticator app.":
-        "បន្ទាប់ពីពាក្យសម្ងាត់ អ្នកនឹងត្រូវបញ្ចូលលេខកូដពីកម្មវិធីផ្ទៀងផ្ទាត់របស់អ្នក។",
+    "After your password you will be asked for the code from your authenticator app.": "បន្ទាប់ពីពាក្យសម្ងាត់ អ្នកនឹងត្រូវបញ្ចូលលេខកូដពីកម្មវិធីផ្ទៀងផ្ទាត់របស់អ្នក។",
     "Members": "សមាជិក",
     "Members of": "សមាជិករបស់",
     "Active": "សកម្ម",
@@ -75,10 +75,8 @@ KM = {
     "Type the 6 digits from your authenticator app.": "វាយលេខ ៦ ខ្ទង់ពីកម្មវិធីផ្ទៀងផ្ទាត់របស់អ្នក។",
     "Verify": "ផ្ទៀងផ្ទាត់",
     "6-digit code from your authenticator app": "លេខកូដ ៦ ខ្ទង់ពីកម្មវិធីផ្ទៀងផ្ទាត់",
-    "Enter the 6 digits shown in your authenticator app.":
-        "បញ្ចូលលេខ ៦ ខ្ទង់ដែលបង្ហាញក្នុងកម្មវិធីផ្ទៀងផ្ទាត់។",
-    "That code is not valid. Wait for a new code and try again.":
-        "លេខកូដនោះមិនត្រឹមត្រូវទេ។ រង់ចាំលេខកូដថ្មី ហើយព្យាយាមម្ដងទៀត។",
+    "Enter the 6 digits shown in your authenticator app.": "បញ្ចូលលេខ ៦ ខ្ទង់ដែលបង្ហាញក្នុងកម្មវិធីផ្ទៀងផ្ទាត់។",
+    "That code is not valid. Wait for a new code and try again.": "លេខកូដនោះមិនត្រឹមត្រូវទេ។ រង់ចាំលេខកូដថ្មី ហើយព្យាយាមម្ដងទៀត។",
     "Web form": "ទម្រង់តាមគេហទំព័រ",
     "Hotline call": "ការហៅទូរស័ព្ទជំនួយ",
     "API": "API",
@@ -98,8 +96,7 @@ KM = {
     "Partner agency": "ស្ថាប័នដៃគូ",
     "Choose who is asking for help.": "សូមជ្រើសរើសថាអ្នកណាកំពុងស្នើសុំជំនួយ។",
     "Tell us briefly what happened.": "សូមប្រាប់យើងដោយសង្ខេបពីអ្វីដែលបានកើតឡើង។",
-    "Give a phone number or a safe way to contact you, or tick “do not call back”.":
-        "សូមផ្ដល់លេខទូរស័ព្ទ ឬវិធីទាក់ទងដែលមានសុវត្ថិភាព ឬគូស «កុំហៅត្រឡប់មកវិញ»។",
+    "Give a phone number or a safe way to contact you, or tick “do not call back”.": "សូមផ្ដល់លេខទូរស័ព្ទ ឬវិធីទាក់ទងដែលមានសុវត្ថិភាព ឬគូស «កុំហៅត្រឡប់មកវិញ»។",
     "Ask for help": "ស្នើសុំជំនួយ",
     "Help request": "សំណើជំនួយ",
     "Status": "ស្ថានភាព",
@@ -130,8 +127,7 @@ KM = {
     "អ្នកនឹងទទួលបានលេខយោងភ្លាមៗ។ បុគ្គលិកខ្សែទូរស័ព្ទជំនួយអានរាល់សំណើ ហើយទាក់ទងអ្នកក្នុងរយៈពេលប៉ុន្មានម៉ោង "
     "ឬលឿនជាងនេះប្រសិនបើមាននរណាម្នាក់ស្ថិតក្នុងគ្រោះថ្នាក់។ ប្រសិនបើការហៅមកអ្នកមិនមានសុវត្ថិភាព "
     "សូមប្រាប់យើងពីរបៀប និងពេលវេលាដែលអាចទាក់ទងអ្នកបាន។",
-    "Please correct the fields marked below. Nothing has been sent yet.":
-        "សូមកែតម្រូវចន្លោះដែលបានសម្គាល់ខាងក្រោម។ មិនទាន់មានអ្វីត្រូវបានផ្ញើនៅឡើយទេ។",
+    "Please correct the fields marked below. Nothing has been sent yet.": "សូមកែតម្រូវចន្លោះដែលបានសម្គាល់ខាងក្រោម។ មិនទាន់មានអ្វីត្រូវបានផ្ញើនៅឡើយទេ។",
     "Who is asking?": "អ្នកណាកំពុងស្នើសុំ?",
     "I need help myself": "ខ្ញុំត្រូវការជំនួយដោយខ្លួនឯង",
     "I am a family member": "ខ្ញុំជាសមាជិកគ្រួសារ",
@@ -145,27 +141,23 @@ KM = {
     "Their phone number, if safe to use": "លេខទូរស័ព្ទរបស់គាត់ ប្រសិនបើប្រើបានដោយសុវត្ថិភាព",
     "What happened?": "តើមានអ្វីកើតឡើង?",
     "Tell us briefly": "សូមប្រាប់យើងដោយសង្ខេប",
-    "They cannot leave (locked in, passport taken, guarded)":
-        "គាត់មិនអាចចេញបាន (ត្រូវចាក់សោ ត្រូវដកលិខិតឆ្លងដែន ឬមានអ្នកយាម)",
+    "They cannot leave (locked in, passport taken, guarded)": "គាត់មិនអាចចេញបាន (ត្រូវចាក់សោ ត្រូវដកលិខិតឆ្លងដែន ឬមានអ្នកយាម)",
     "They are about to be moved or sold on": "គាត់ជិតត្រូវបានផ្លាស់ទីលំនៅ ឬលក់បន្ត",
     "They are hurt or sick": "គាត់រងរបួស ឬឈឺ",
     "They are under 18": "គាត់អាយុក្រោម ១៨ ឆ្នាំ",
     "How can we reach you safely?": "តើយើងអាចទាក់ទងអ្នកដោយសុវត្ថិភាពដោយរបៀបណា?",
     "Your name (optional)": "ឈ្មោះរបស់អ្នក (មិនចាំបាច់)",
     "Your phone number": "លេខទូរស័ព្ទរបស់អ្នក",
-    "Safe way and time to contact (e.g. Telegram after 8 pm)":
-        "វិធី និងពេលវេលាទាក់ទងដែលមានសុវត្ថិភាព (ឧ. Telegram ក្រោយម៉ោង ៨ យប់)",
+    "Safe way and time to contact (e.g. Telegram after 8 pm)": "វិធី និងពេលវេលាទាក់ទងដែលមានសុវត្ថិភាព (ឧ. Telegram ក្រោយម៉ោង ៨ យប់)",
     "Do not call back: it is not safe": "កុំហៅត្រឡប់មកវិញ៖ វាមិនមានសុវត្ថិភាព",
     "Send": "ផ្ញើ",
     "Already sent a request? Check its status.": "បានផ្ញើសំណើរួចហើយ? ពិនិត្យស្ថានភាពរបស់វា។",
     "Check your request": "ពិនិត្យសំណើរបស់អ្នក",
     "Reference": "លេខយោង",
     "A staff member has responded to this request.": "បុគ្គលិកបានឆ្លើយតបចំពោះសំណើនេះហើយ។",
-    "A staff member has seen this request and is working on it.":
-        "បុគ្គលិកបានឃើញសំណើនេះ ហើយកំពុងដោះស្រាយ។",
+    "A staff member has seen this request and is working on it.": "បុគ្គលិកបានឃើញសំណើនេះ ហើយកំពុងដោះស្រាយ។",
     "Received. It is waiting for a staff member.": "បានទទួល។ កំពុងរង់ចាំបុគ្គលិក។",
-    "We could not find a request with that reference and code. Check both and try again.":
-        "យើងរកមិនឃើញសំណើដែលមានលេខយោង និងលេខកូដនោះទេ។ សូមពិនិត្យទាំងពីរ ហើយព្យាយាមម្ដងទៀត។",
+    "We could not find a request with that reference and code. Check both and try again.": "យើងរកមិនឃើញសំណើដែលមានលេខយោង និងលេខកូដនោះទេ។ សូមពិនិត្យទាំងពីរ ហើយព្យាយាមម្ដងទៀត។",
     "Reference number": "លេខយោង",
     "Status code": "លេខកូដស្ថានភាព",
     "Check": "ពិនិត្យ",
@@ -176,22 +168,18 @@ KM = {
     "Write both down. With them you can check the status of your request on this site. Do not "
     "share them with anyone you do not trust.": "សូមកត់ទុកទាំងពីរ។ ជាមួយវា អ្នកអាចពិនិត្យស្ថានភាពសំណើរបស់អ្នកនៅលើគេហទំព័រនេះ។ "
     "កុំចែករំលែកវាជាមួយអ្នកដែលអ្នកមិនទុកចិត្ត។",
-    "You marked this as urgent. Our staff are alerted now.":
-        "អ្នកបានសម្គាល់ថាបន្ទាន់។ បុគ្គលិករបស់យើងត្រូវបានជូនដំណឹងឥឡូវនេះ។",
+    "You marked this as urgent. Our staff are alerted now.": "អ្នកបានសម្គាល់ថាបន្ទាន់។ បុគ្គលិករបស់យើងត្រូវបានជូនដំណឹងឥឡូវនេះ។",
     "What happens next: a trained hotline worker reads your request and contacts you in the "
-    "safe way you gave. If nobody answers in time, a supervisor is alerted automatically.":
-        "អ្វីដែលកើតឡើងបន្ទាប់៖ បុគ្គលិកខ្សែទូរស័ព្ទជំនួយដែលបានបណ្តុះបណ្តាល នឹងអានសំណើរបស់អ្នក "
-        "ហើយទាក់ទងអ្នកតាមវិធីសុវត្ថិភាពដែលអ្នកបានផ្ដល់។ ប្រសិនបើគ្មាននរណាឆ្លើយតបទាន់ពេល "
-        "អ្នកគ្រប់គ្រងនឹងត្រូវបានជូនដំណឹងដោយស្វ័យប្រវត្តិ។",
+    "safe way you gave. If nobody answers in time, a supervisor is alerted automatically.": "អ្វីដែលកើតឡើងបន្ទាប់៖ បុគ្គលិកខ្សែទូរស័ព្ទជំនួយដែលបានបណ្តុះបណ្តាល នឹងអានសំណើរបស់អ្នក "
+    "ហើយទាក់ទងអ្នកតាមវិធីសុវត្ថិភាពដែលអ្នកបានផ្ដល់។ ប្រសិនបើគ្មាននរណាឆ្លើយតបទាន់ពេល "
+    "អ្នកគ្រប់គ្រងនឹងត្រូវបានជូនដំណឹងដោយស្វ័យប្រវត្តិ។",
     "Check status": "ពិនិត្យស្ថានភាព",
     "Log a call": "កត់ត្រាការហៅ",
     "Search first: phone number or name": "ស្វែងរកជាមុនសិន៖ លេខទូរស័ព្ទ ឬឈ្មោះ",
     "Search": "ស្វែងរក",
     "Possible matches:": "អាចត្រូវគ្នា៖",
-    "No existing request matches. Log a new one below.":
-        "គ្មានសំណើដែលមានស្រាប់ត្រូវគ្នាទេ។ កត់ត្រាសំណើថ្មីខាងក្រោម។",
-    "Please correct the fields marked below. Nothing has been saved yet.":
-        "សូមកែតម្រូវចន្លោះដែលបានសម្គាល់ខាងក្រោម។ មិនទាន់មានអ្វីត្រូវបានរក្សាទុកនៅឡើយទេ។",
+    "No existing request matches. Log a new one below.": "គ្មានសំណើដែលមានស្រាប់ត្រូវគ្នាទេ។ កត់ត្រាសំណើថ្មីខាងក្រោម។",
+    "Please correct the fields marked below. Nothing has been saved yet.": "សូមកែតម្រូវចន្លោះដែលបានសម្គាល់ខាងក្រោម។ មិនទាន់មានអ្វីត្រូវបានរក្សាទុកនៅឡើយទេ។",
     "Caller name": "ឈ្មោះអ្នកហៅ",
     "Caller phone": "ទូរស័ព្ទអ្នកហៅ",
     "Their phone": "ទូរស័ព្ទរបស់គាត់",
@@ -225,30 +213,25 @@ KM = {
     "Wait a few minutes and send again, or call the hotline.": "យើងបានទទួលសារច្រើនពីការតភ្ជាប់របស់អ្នក។ "
     "គ្មានអ្វីពីការព្យាយាមនេះត្រូវបានរក្សាទុកទេ។ សូមរង់ចាំពីរបីនាទី ហើយផ្ញើម្ដងទៀត ឬហៅខ្សែទូរស័ព្ទជំនួយ។",
     "We could not save your request": "យើងមិនអាចរក្សាទុកសំណើរបស់អ្នកបានទេ",
-    "Nothing was stored. Please try again in a minute, or call the hotline.":
-        "គ្មានអ្វីត្រូវបានរក្សាទុកទេ។ សូមព្យាយាមម្ដងទៀតក្នុងមួយនាទី ឬហៅខ្សែទូរស័ព្ទជំនួយ។",
-    "Remove the invisible control characters from this text.":
-        "សូមលុបតួអក្សរបញ្ជាដែលមើលមិនឃើញចេញពីអត្ថបទនេះ។",
-    "This text is too long: keep it under %(max)d characters.":
-        "អត្ថបទនេះវែងពេក៖ សូមរក្សាឱ្យតិចជាង %(max)d តួអក្សរ។",
-    "A name can contain only letters, spaces, dots and hyphens.":
-        "ឈ្មោះអាចមានតែអក្សរ ដកឃ្លា ចំណុច និងសញ្ញាដាច់ប៉ុណ្ណោះ។",
-    "This phone number is not valid. Include the country code, e.g. +855 12 345 678.":
-        "លេខទូរស័ព្ទនេះមិនត្រឹមត្រូវទេ។ សូមបញ្ចូលលេខកូដប្រទេស ឧ. +855 12 345 678។",
+    "Nothing was stored. Please try again in a minute, or call the hotline.": "គ្មានអ្វីត្រូវបានរក្សាទុកទេ។ សូមព្យាយាមម្ដងទៀតក្នុងមួយនាទី ឬហៅខ្សែទូរស័ព្ទជំនួយ។",
+    "Remove the invisible control characters from this text.": "សូមលុបតួអក្សរបញ្ជាដែលមើលមិនឃើញចេញពីអត្ថបទនេះ។",
+    "This text is too long: keep it under %(max)d characters.": "អត្ថបទនេះវែងពេក៖ សូមរក្សាឱ្យតិចជាង %(max)d តួអក្សរ។",
+    "A name can contain only letters, spaces, dots and hyphens.": "ឈ្មោះអាចមានតែអក្សរ ដកឃ្លា ចំណុច និងសញ្ញាដាច់ប៉ុណ្ណោះ។",
+    "This phone number is not valid. Include the country code, e.g. +855 12 345 678.": "លេខទូរស័ព្ទនេះមិនត្រឹមត្រូវទេ។ សូមបញ្ចូលលេខកូដប្រទេស ឧ. +855 12 345 678។",
     "Unknown country. Choose one from the list.": "ប្រទេសមិនស្គាល់។ សូមជ្រើសរើសពីបញ្ជី។",
-    "That person cannot take requests in your agency.":
-        "អ្នកនោះមិនអាចទទួលសំណើនៅក្នុងស្ថាប័នរបស់អ្នកបានទេ។",
+    "That person cannot take requests in your agency.": "អ្នកនោះមិនអាចទទួលសំណើនៅក្នុងស្ថាប័នរបស់អ្នកបានទេ។",
     "Not found": "រកមិនឃើញ",
-    "There is nothing here, or you do not have access to it.":
-        "គ្មានអ្វីនៅទីនេះទេ ឬអ្នកមិនមានសិទ្ធិចូលមើលវា។",
+    "There is nothing here, or you do not have access to it.": "គ្មានអ្វីនៅទីនេះទេ ឬអ្នកមិនមានសិទ្ធិចូលមើលវា។",
     "Lifeline": "Lifeline",
     "Log out": "ចាកចេញ",
 }
 
 
 def _unquote(lines: list[str]) -> str:
-    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', " ".join(lines))).replace('\\"', '"').replace(
-        "\\n", "\n"
+    return (
+        "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', " ".join(lines)))
+        .replace('\\"', '"')
+        .replace("\\n", "\n")
     )
 
 

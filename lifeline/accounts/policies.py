@@ -1,8 +1,9 @@
 """Who may do what: the one place that maps roles to capabilities.
 
 Deny by default: a capability not listed for a role is refused; a user with no active role has
-no capability at all. Every view and API operation names the capability it needs (see
-`lifeline.accounts.access`), and a test walks the URL conf to prove none is left undeclared.
+no capability beyond reaching their own start page. Every view and API operation names the
+capability it needs (see `lifeline.accounts.access`), and a test walks the URL conf to prove none
+is left undeclared.
 """
 
 from __future__ import annotations
@@ -93,6 +94,15 @@ def capabilities_for_roles(roles: frozenset[str]) -> frozenset[Capability]:
     for role in roles:
         granted |= ROLE_CAPABILITIES.get(role, frozenset())
     return frozenset(granted)
+
+
+def signed_in_capabilities() -> frozenset[Capability]:
+    """Every active, verified account may reach its start page, which shows only who they are.
+
+    Without this a platform operator, or someone whose last role was withdrawn, would land on
+    "not found" right after logging in instead of being told to ask for access.
+    """
+    return frozenset({C.HOME_VIEW})
 
 
 def platform_capabilities(*, is_superuser: bool) -> frozenset[Capability]:

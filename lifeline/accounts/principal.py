@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .models import Agency, Membership, User
-from .policies import Capability, capabilities_for_roles, platform_capabilities
+from .policies import (
+    Capability,
+    capabilities_for_roles,
+    platform_capabilities,
+    signed_in_capabilities,
+)
 
 
 @dataclass(frozen=True)
@@ -55,5 +60,9 @@ def principal_for(user: Any, *, agency_id: int | None = None, verified: bool = T
     rows = list(memberships)
     agency = rows[0].agency if rows else None
     roles = frozenset(m.role for m in rows if agency is not None and m.agency_id == agency.pk)
-    caps = capabilities_for_roles(roles) | platform_capabilities(is_superuser=user.is_superuser)
+    caps = (
+        capabilities_for_roles(roles)
+        | platform_capabilities(is_superuser=user.is_superuser)
+        | signed_in_capabilities()
+    )
     return Principal(user=user, agency=agency, roles=roles, verified=verified, capabilities=caps)
