@@ -86,7 +86,10 @@ def demo_password() -> str:
     if path.exists():
         return str(json.loads(path.read_text())["password"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    password = "demo-" + secrets.token_urlsafe(12)
+    # Digits only after the prefix: random letters can make the password "too similar" to a
+    # demo username (Django's validator), which made `lifeline demo` fail about 1 run in 600,
+    # and then on every later run, since this file is kept.
+    password = "demo-" + "-".join(f"{secrets.randbelow(10_000):04d}" for _ in range(4))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump({"password": password}, handle)

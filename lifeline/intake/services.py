@@ -142,7 +142,11 @@ def request_input_clean(raw: Mapping[str, Any], *, channel: str) -> RequestInput
     )  # fmt: skip
     if not data.narrative and not errors.get("narrative"):
         errors["narrative"] = [str(_msg_narrative_required())]
-    if not (data.reporter_phone or data.person_phone or data.do_not_call_back or data.safe_contact):
+    no_contact = not (
+        data.reporter_phone or data.person_phone or data.do_not_call_back or data.safe_contact
+    )
+    # A number that failed its own check already says so; "give a number" on top would confuse.
+    if no_contact and not (errors.get("reporter_phone") or errors.get("person_phone")):
         errors.setdefault("reporter_phone", []).append(str(_msg_contact_required()))
     if errors:
         raise ValidationFailed(errors)
@@ -264,7 +268,12 @@ def _insert(
     _conf, policy = intake_policy(agency)
     deadline = deadlines.first_response_deadline(now, urgent=data.urgent, policy=policy)
     code = reference.new_status_code()
-    source_agency = Agency.objects.filter(pk=int(source)).first() if source.isdigit() else None
+    source_agency = None
+    if source.isdigit():
+        # API clients send for their own agency, which the caller has already loaded.
+        source_agency = (
+            agency if agency.pk == int(source) else Agency.objects.filter(pk=int(source)).first()
+        )
     for _attempt in range(5):
         ref = reference.new_reference()
         if not HelpRequest.objects.filter(reference=ref).exists():
@@ -440,17 +449,21 @@ def _recipients(
     return partner, _members(partner, [Role.SUPERVISOR, Role.AGENCY_ADMIN])
 
 
-def sweep(*, batch: int = 500) -> dict[str, int]:
+def sweep(*, batch: int = 50) -> dict[str, int]:
     """Escalate every request past its deadline with no first response.
 
     Reads only rows whose `next_escalation_at` has passed (an index range), so the cost follows
-    the number of requests due, not the number open. Each level is a unique row: running the sweep
-    twice, or two sweepers at once, records it once.
+    the number of requests due, not the number open. Batches stay small because each escalation
+    takes the audit chain lock, and intake must not wait behind a long backlog. Each level is a
+    unique row: running the sweep twice, or two sweepers at once, records it once.
     """
     now = clock.now()
     escalated = 0
     looked_at = 0
     settings_cache: dict[int, tuple[IntakeSettings, deadlines.DeadlinePolicy]] = {}
+    # Who is notified at a level depends only on the agency (unless the request is assigned to
+    # someone); one membership query per agency and level per sweep, not one per request.
+    recipients_cache: dict[tuple[int, str], tuple[Agency, list[int]]] = {}
     last_id = 0
     while True:
         with transaction.atomic():
@@ -466,7 +479,7 @@ def sweep(*, batch: int = 500) -> dict[str, int]:
                         request.assigned_agency
                     )
                 conf, policy = settings_cache[request.assigned_agency_id]
-                escalated += _escalate(request, now, conf, policy)
+                escalated += _escalate(request, now, conf, policy, recipients_cache)
             looked_at += len(rows)
         if len(rows) < batch:
             break
@@ -475,7 +488,11 @@ def sweep(*, batch: int = 500) -> dict[str, int]:
 
 
 def _escalate(
-    request: HelpRequest, now: datetime, conf: IntakeSettings, policy: deadlines.DeadlinePolicy
+    request: HelpRequest,
+    now: datetime,
+    conf: IntakeSettings,
+    policy: deadlines.DeadlinePolicy,
+    recipients_cache: dict[tuple[int, str], tuple[Agency, list[int]]] | None = None,
 ) -> int:
     max_level = len(LADDER) if conf.partner_agency_id else len(LADDER) - 1
     levels = deadlines.levels_due(
@@ -485,7 +502,15 @@ def _escalate(
     made = 0
     for level in levels:
         code = LADDER[level - 1]
-        target_agency, users = _recipients(request, code, conf)
+        cache_key = (request.assigned_agency_id, str(code))
+        if request.assigned_user_id and code == EscalationLevel.ASSIGNED_OFFICER:
+            target_agency, users = _recipients(request, code, conf)
+        elif recipients_cache is not None and cache_key in recipients_cache:
+            target_agency, users = recipients_cache[cache_key]
+        else:
+            target_agency, users = _recipients(request, code, conf)
+            if recipients_cache is not None:
+                recipients_cache[cache_key] = (target_agency, users)
         _escalation, created = Escalation.objects.get_or_create(
             request=request,
             level=level,
@@ -608,10 +633,11 @@ def status_check(*, reference_text: str, code: str) -> HelpRequest | None:
     """The request for this reference *and* code, or None (same answer for either mismatch)."""
     ref = reference.normalise_reference(reference_text)
     found = HelpRequest.objects.filter(reference=ref).first() if ref else None
-    given = (code or "").strip().upper()
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a Khmer keyboard types just that.
+    given = (code or "").strip().upper().encode()
     if found is None:
-        secrets.compare_digest("x" * 6, given.ljust(6)[:6])
+        secrets.compare_digest(b"x" * 6, given.ljust(6)[:6])
         return None
-    if not secrets.compare_digest(found.status_code, given):
+    if not secrets.compare_digest(found.status_code.encode(), given):
         return None
     return found

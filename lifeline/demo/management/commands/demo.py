@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from lifeline.demo import registry, scenario
+from lifeline.core import demo_registry as registry
+from lifeline.demo import scenario
 
 
 class Command(BaseCommand):

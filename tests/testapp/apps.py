@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TestappConfig(AppConfig):
+    name = "tests.testapp"
+    label = "testapp"
+    verbose_name = "Test-only models"
