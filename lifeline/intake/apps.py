@@ -7,9 +7,9 @@ class IntakeConfig(AppConfig):
     verbose_name = "Help requests"
 
     def ready(self) -> None:
+        from lifeline.core import demo_registry as registry
         from lifeline.core import periodic
         from lifeline.core.views import HEALTH_CHECKS
-        from lifeline.core import demo_registry as registry
 
         from . import demo, health, services
 
