@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError
+from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Header, Router, Schema
 from ninja.errors import HttpError
@@ -144,7 +145,7 @@ def get_request(request: HttpRequest, reference: str) -> tuple[int, dict[str, An
     client: ApiClient = request.auth  # type: ignore[attr-defined]
     found = (
         HelpRequest.objects.filter(reference=reference[:16])
-        .filter(source_agency_id=client.agency_id)
+        .filter(Q(source_agency_id=client.agency_id) | Q(assigned_agency_id=client.agency_id))
         .first()
     )
     if found is None:

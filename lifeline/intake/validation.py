@@ -13,7 +13,7 @@ SHORT_MAX = 200
 COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 DESTINATIONS = ["TH", "LA", "VN", "MY", "CN", "ID", "MM", "SG"]
 
-_NAME_ALLOWED = re.compile(r"^[\w\s.'\u2019\-\u1780-\u17FF\u19E0-\u19FF]+$", re.UNICODE)
+_NAME_ALLOWED = re.compile(r"^[\w\s\u200b-\u200d.'\u2019\-\u1780-\u17FF\u19E0-\u19FF]+$", re.UNICODE)
 
 
 class InvalidInput(ValueError):

@@ -154,3 +154,7 @@ def test_new_status_code_is_six_symbols_of_the_alphabet():
 )
 def test_normalise_reference_accepts_what_people_type(typed, normalised):
     assert reference.normalise_reference(typed) == normalised
+
+
+def test_clean_name_keeps_the_zero_width_space_khmer_writers_put_between_words():
+    assert validation.clean_name("សុខ\u200bដារា") == "សុខ\u200bដារា"
