@@ -13,7 +13,10 @@ SHORT_MAX = 200
 COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 DESTINATIONS = ["TH", "LA", "VN", "MY", "CN", "ID", "MM", "SG"]
 
-_NAME_ALLOWED = re.compile(r"^[\w\s\u200b-\u200d.'\u2019\-\u1780-\u17FF\u19E0-\u19FF]+$", re.UNICODE)
+# Letters (any script), spaces, the zero-width marks Khmer writers use, dots, apostrophes, hyphens.
+_NAME_ALLOWED = re.compile(
+    r"^[\w\s\u200b-\u200d.'\u2019\-\u1780-\u17FF\u19E0-\u19FF]+$", re.UNICODE
+)
 
 
 class InvalidInput(ValueError):

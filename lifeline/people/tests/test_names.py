@@ -1,0 +1,148 @@
+"""Unit tests for Khmer name keys, phone and birth-date normalisation (synthetic names only)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lifeline.people import names
+
+
+@pytest.mark.parametrize(
+    ("rule", "left", "right"),
+    [
+        (rule.rule_id, left, right)
+        for rule in names.ROMANISATION_RULES
+        for left, right in rule.examples
+    ],
+)
+def test_each_romanisation_rule_folds_its_examples_together(rule: str, left: str, right: str):
+    assert names.fold_token(left) == names.fold_token(right), rule
+
+
+def test_every_romanisation_rule_has_an_example():
+    assert all(rule.examples for rule in names.ROMANISATION_RULES)
+
+
+def test_romanisation_table_has_a_version():
+    assert names.ROMANISATION_TABLE_VERSION == "kh-rom-1"
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("heng", "heang"),  # ហេង and ហៀង are different names
+        ("sok", "so"),
+        ("kim", "kom"),
+    ],
+)
+def test_distinct_names_keep_distinct_keys(left: str, right: str):
+    assert names.fold_token(left) != names.fold_token(right)
+
+
+@pytest.mark.parametrize(
+    "spelling", ["Sok Heang", "Sok Hieng", "Heang Sok", "Sokheang", "SOK-HEANG", "សុខ ហៀង"]
+)
+def test_issue_examples_share_one_order_insensitive_key(spelling: str):
+    assert names.name_bag(spelling) == names.name_bag("Sok Heang")
+
+
+def test_run_together_name_is_split_where_lexicon_supports_it():
+    assert names.tokenise("Sokheang") == ("sok", "heang")
+
+
+def test_compound_given_name_splits_the_same_joined_or_spaced():
+    assert names.name_bag("Chan Sreymom") == names.name_bag("Srey Mom Chan")
+
+
+def test_known_single_name_is_not_split():
+    assert names.tokenise("Sokha") == ("sokha",)
+
+
+def test_unknown_run_together_name_is_kept_whole():
+    assert names.tokenise("Zxqvwk") == ("zxqvwk",)
+
+
+def test_order_swap_keeps_bag_but_not_written_order():
+    assert names.name_keys("Chan Theary") == tuple(reversed(names.name_keys("Theary Chan")))
+    assert names.name_bag("Chan Theary") == names.name_bag("Theary Chan")
+
+
+def test_khmer_script_gets_latin_key_comparable_with_romanisation():
+    assert names.name_bag("ចាន់ ធារី") == names.name_bag("Chan Theary")
+    assert names.name_bag("មាស") == names.name_bag("Meas")
+    assert names.name_bag("សុភាព") == names.name_bag("Sopheap")
+
+
+def test_mixed_script_input_yields_one_token_list():
+    assert names.name_bag("Sok ហៀង") == names.name_bag("Sok Heang")
+
+
+def test_khmer_encoding_variants_normalise_equal():
+    assert names.normalise_khmer("ស៊ី") == names.normalise_khmer("សុី")
+    assert names.normalise_khmer("សុខ\u200bហៀង") == names.normalise_khmer("សុខ ហៀង")
+
+
+def test_ala_lc_diacritics_are_folded():
+    assert names.name_bag("Kâmpŭchéa") == names.name_bag("Kampuchea")
+
+
+def test_skeleton_tolerates_a_o_vowel_spellings():
+    assert names.name_skeleton("Sok Ratha") == names.name_skeleton("ROTHA Sok")
+    assert names.name_skeleton("Samnang") == names.name_skeleton("Somnang")
+
+
+def test_empty_name_has_empty_keys():
+    assert names.name_keys("") == ()
+    assert names.name_bag("  ") == ""
+
+
+@pytest.mark.parametrize(
+    "raw", ["012 345 678", "+855 12 345 678", "85512345678", "00855 12 345 678", "012-345-678"]
+)
+def test_phone_numbers_normalise_to_e164(raw: str):
+    assert names.normalise_phone(raw) == "+85512345678"
+
+
+def test_foreign_phone_keeps_its_country_code():
+    assert names.normalise_phone("+66 81 234 5678") == "+66812345678"
+
+
+@pytest.mark.parametrize("raw", ["", "12", "not a phone", "0000"])
+def test_impossible_phone_is_none(raw: str):
+    assert names.normalise_phone(raw) is None
+
+
+def test_dob_full_date_has_day_precision():
+    assert names.parse_dob("1998-04-12") == names.Dob(1998, 4, 12, "day")
+
+
+def test_dob_month_precision():
+    assert names.parse_dob("1998-04") == names.Dob(1998, 4, None, "month")
+
+
+def test_dob_year_precision():
+    assert names.parse_dob(" 1998 ") == names.Dob(1998, None, None, "year")
+
+
+def test_dob_empty_is_none():
+    assert names.parse_dob("") is None
+
+
+@pytest.mark.parametrize("raw", ["1998-13-01", "1998-02-30", "12/04/1998", "98", "1850"])
+def test_malformed_dob_raises(raw: str):
+    with pytest.raises(ValueError):
+        names.parse_dob(raw)
+
+
+@pytest.mark.parametrize(
+    ("khmer", "latin"),
+    [
+        ("ពេជ្រ", "Pech"),  # a subscript ro closing a syllable is silent
+        ("វាសនា", "Veasna"),  # closing នា is written a; second-series ា elsewhere is ea
+        ("ស្រីល័ក្ខ", "Srey Leak"),  # samyok sannya ័ after a second-series consonant is ea
+        ("មាស", "Meas"),
+        ("ចាន់ថា", "Chantha"),  # bantoc dropped, no inherent vowel after a closed syllable
+    ],
+)
+def test_khmer_transliteration_rules_meet_common_romanisation(khmer: str, latin: str):
+    assert names.name_bag(khmer) == names.name_bag(latin)
