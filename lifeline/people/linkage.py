@@ -49,7 +49,7 @@ INPUT_COLUMNS = (
     "destination_country",
 )
 
-TF_COLUMNS = ("name_key", "name_skel", "phone")
+TF_COLUMNS = ("name_key", "name_skel", "phone", "province", "destination")
 
 DEFAULT_THRESHOLD = 0.5
 CLUSTER_MEAN_THRESHOLD = 0.4
@@ -406,8 +406,8 @@ def build_settings() -> SettingsCreator:
             _exact("sex", "sex"),
             _phone_comparison(),
             _id_comparison(),
-            _exact("province", "province"),
-            _exact("destination", "destination"),
+            _exact("province", "province", tf=True),
+            _exact("destination", "destination", tf=True),
             # Agencies partly deduplicate their own files, so two records from one agency are
             # less often the same person than two from different agencies; EM learns by how much.
             _exact("agency", "agency"),
