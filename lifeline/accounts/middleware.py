@@ -19,7 +19,7 @@ from lifeline.core import clock, context
 
 from .access import declared_access
 from .policies import Capability
-from .principal import ANONYMOUS, Principal, principal_for
+from .principal import ANONYMOUS, Principal, principal_for, request_principal
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class CapabilityMiddleware:
         user = request.user
         if not user.is_authenticated:
             return HttpResponseRedirect(f"{reverse('accounts:login')}?next={request.path}")
-        principal: Principal = request.principal  # type: ignore[attr-defined]
+        principal = request_principal(request)
         if not principal.verified:
             return HttpResponseRedirect(f"{reverse('accounts:otp')}?next={request.path}")
         allowed = (

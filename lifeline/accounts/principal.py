@@ -66,3 +66,8 @@ def principal_for(user: Any, *, agency_id: int | None = None, verified: bool = T
         | signed_in_capabilities()
     )
     return Principal(user=user, agency=agency, roles=roles, verified=verified, capabilities=caps)
+
+
+def request_principal(request: Any) -> Principal:
+    """The principal CapabilityMiddleware attached to this request (anonymous if none)."""
+    return getattr(request, "principal", ANONYMOUS)

@@ -23,8 +23,9 @@ from lifeline.audit.services import audit_record
 
 from . import selectors
 from .access import public, requires
+from .otp import totp_key_b32
 from .policies import Capability
-from .principal import Principal
+from .principal import request_principal
 
 
 @public
@@ -76,28 +77,21 @@ def otp_view(request: HttpRequest) -> HttpResponse:
                     device.confirmed = True
                     device.save(update_fields=["confirmed"])
                 otp_login(request, device)
-                principal: Principal = request.principal  # type: ignore[attr-defined]
                 audit_record(
-                    actor=principal,
+                    actor=request_principal(request),
                     action=(
                         AuditAction.OTP_DEVICE_CONFIRMED if enrolling else AuditAction.OTP_VERIFIED
                     ),
                 )
             return HttpResponseRedirect(_safe_next(request))
-        audit_record(actor=request.principal, action=AuditAction.OTP_FAILED)  # type: ignore[attr-defined]
+        audit_record(actor=request_principal(request), action=AuditAction.OTP_FAILED)
         form.add_error("token", _("That code is not valid. Wait for a new code and try again."))
     context: dict[str, Any] = {"form": form, "enrolling": enrolling, "next": _safe_next(request)}
     if enrolling:
         context["qr_svg"] = segno.make(device.config_url, error="m").svg_inline(scale=4)
         context["secret"] = device.bin_key.hex()
-        context["secret_b32"] = _b32(device.bin_key)
+        context["secret_b32"] = totp_key_b32(device)
     return render(request, "accounts/otp.html", context)
-
-
-def _b32(key: bytes) -> str:
-    import base64
-
-    return base64.b32encode(key).decode().rstrip("=")
 
 
 @public
@@ -109,7 +103,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @requires(Capability.HOME_VIEW)
 def home(request: HttpRequest) -> HttpResponse:
-    principal: Principal = request.principal  # type: ignore[attr-defined]
+    principal = request_principal(request)
     return render(
         request,
         "accounts/home.html",
@@ -119,7 +113,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @requires(Capability.AGENCY_MEMBERS_VIEW)
 def members(request: HttpRequest) -> HttpResponse:
-    principal: Principal = request.principal  # type: ignore[attr-defined]
+    principal = request_principal(request)
     return render(
         request,
         "accounts/members.html",
@@ -129,7 +123,7 @@ def members(request: HttpRequest) -> HttpResponse:
 
 @requires(Capability.AUDIT_VIEW)
 def audit_log(request: HttpRequest) -> HttpResponse:
-    principal: Principal = request.principal  # type: ignore[attr-defined]
+    principal = request_principal(request)
     return render(
         request,
         "accounts/audit.html",

@@ -7,7 +7,6 @@ common Khmer name parts and match no real person on purpose.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
@@ -20,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from lifeline.accounts import services as account_services
 from lifeline.accounts.models import Agency, AgencyKind, Role, User
+from lifeline.accounts.otp import totp_key_b32
 from lifeline.audit.services import SystemActor
 
 ACTOR = SystemActor("demo")
@@ -113,10 +113,6 @@ def _ensure_device(user: User) -> TOTPDevice:
     return device
 
 
-def b32(device: TOTPDevice) -> str:
-    return base64.b32encode(device.bin_key).decode().rstrip("=")
-
-
 @transaction.atomic
 def load_accounts() -> list[DemoLogin]:
     password = demo_password()
@@ -136,12 +132,14 @@ def load_accounts() -> list[DemoLogin]:
             account_services.membership_grant(
                 actor=ACTOR, user=user, agency=agencies[code], role=role
             )
-            logins.append(DemoLogin(username, code, str(role), b32(_ensure_device(user))))
+            logins.append(DemoLogin(username, code, str(role), totp_key_b32(_ensure_device(user))))
     operator = _ensure_user("platform.operator", password)
     if not operator.is_superuser:
         operator.is_superuser = operator.is_staff = True
         operator.save(update_fields=["is_superuser", "is_staff"])
     logins.append(
-        DemoLogin("platform.operator", "-", "platform admin", b32(_ensure_device(operator)))
+        DemoLogin(
+            "platform.operator", "-", "platform admin", totp_key_b32(_ensure_device(operator))
+        )
     )
     return logins

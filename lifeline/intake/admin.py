@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from lifeline.accounts.admin import site
+from lifeline.accounts.admin import ReadOnlyAdmin, site
 
 from .models import HelpRequest, IntakeSettings
 
@@ -21,7 +21,7 @@ class IntakeSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(HelpRequest, site=site)
-class HelpRequestAdmin(admin.ModelAdmin):
+class HelpRequestAdmin(ReadOnlyAdmin):
     """Read-only, and only the columns that identify nobody: the encrypted fields (names,
     phones, places, narratives) are not shown here at all; staff read them in the audited
     request page of their own agency."""
@@ -31,12 +31,3 @@ class HelpRequestAdmin(admin.ModelAdmin):
         "deadline_at", "first_response_at", "escalation_level",
     )  # fmt: skip
     list_filter = ("status", "channel", "is_urgent")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

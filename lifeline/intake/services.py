@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from lifeline.accounts.models import Agency, Membership, Role, User
 from lifeline.accounts.policies import Capability
@@ -104,7 +105,7 @@ def request_input_clean(raw: Mapping[str, Any], *, channel: str) -> RequestInput
 
     reporter_type = text("reporter_type").strip()
     if reporter_type not in ReporterType.values:
-        errors["reporter_type"] = [str(_msg_choose_reporter())]
+        errors["reporter_type"] = [gettext("Choose who is asking for help.")]
     if channel not in Channel.values:
         errors["channel"] = ["unknown channel"]
     country = take("country", validation.clean_country, text("country"))
@@ -141,34 +142,18 @@ def request_input_clean(raw: Mapping[str, Any], *, channel: str) -> RequestInput
         language=str(raw.get("language") or "km") if raw.get("language") in ("km", "en") else "km",
     )  # fmt: skip
     if not data.narrative and not errors.get("narrative"):
-        errors["narrative"] = [str(_msg_narrative_required())]
+        errors["narrative"] = [gettext("Tell us briefly what happened.")]
     no_contact = not (
         data.reporter_phone or data.person_phone or data.do_not_call_back or data.safe_contact
     )
     # A number that failed its own check already says so; "give a number" on top would confuse.
     if no_contact and not (errors.get("reporter_phone") or errors.get("person_phone")):
-        errors.setdefault("reporter_phone", []).append(str(_msg_contact_required()))
+        errors.setdefault("reporter_phone", []).append(
+            gettext("Give a phone number or a safe way to contact you, or tick “do not call back”.")
+        )
     if errors:
         raise ValidationFailed(errors)
     return data
-
-
-def _msg_choose_reporter() -> str:
-    from django.utils.translation import gettext
-
-    return gettext("Choose who is asking for help.")
-
-
-def _msg_narrative_required() -> str:
-    from django.utils.translation import gettext
-
-    return gettext("Tell us briefly what happened.")
-
-
-def _msg_contact_required() -> str:
-    from django.utils.translation import gettext
-
-    return gettext("Give a phone number or a safe way to contact you, or tick “do not call back”.")
 
 
 def intake_policy(agency: Agency) -> tuple[IntakeSettings, deadlines.DeadlinePolicy]:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from lifeline.accounts.access import public, requires
 from lifeline.accounts.models import Membership, Role
 from lifeline.accounts.policies import Capability
-from lifeline.accounts.principal import Principal
+from lifeline.accounts.principal import request_principal
 from lifeline.core import clock
 from lifeline.core.errors import Conflict, NotFound, ValidationFailed
 
@@ -124,13 +124,9 @@ def help_status(request: HttpRequest) -> HttpResponse:
 # --- staff console --------------------------------------------------------------------------
 
 
-def _principal(request: HttpRequest) -> Principal:
-    return request.principal  # type: ignore[attr-defined]
-
-
 @requires(Capability.REQUEST_VIEW)
 def queue(request: HttpRequest) -> HttpResponse:
-    actor = _principal(request)
+    actor = request_principal(request)
     urgent_only = request.GET.get("urgent") == "1"
     country = request.GET.get("country", "")[:2]
     rows = selectors.request_queue(actor=actor, urgent_only=urgent_only, country=country)
@@ -152,7 +148,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def log_call(request: HttpRequest) -> HttpResponse:
     """Operator console: search first, then log the call in one short form."""
-    actor = _principal(request)
+    actor = request_principal(request)
     query = request.GET.get("q", "").strip()
     matches = selectors.request_search(actor=actor, query=query) if query else []
     values: dict[str, Any] = {"channel": Channel.HOTLINE_CALL}
@@ -185,7 +181,7 @@ def log_call(request: HttpRequest) -> HttpResponse:
 
 @requires(Capability.REQUEST_VIEW)
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
-    actor = _principal(request)
+    actor = request_principal(request)
     try:
         found = selectors.request_get(actor=actor, reference=reference)
     except NotFound:
@@ -210,7 +206,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
     """One click each: acknowledge, assign, respond. Audited by the services."""
-    actor = _principal(request)
+    actor = request_principal(request)
     found = selectors.visible_to(actor).filter(reference=reference).values_list("pk", flat=True)
     request_id = found.first()
     if request_id is None:
