@@ -5,7 +5,12 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
+from lifeline.cases.api import router as cases_router
 from lifeline.intake.api import router as intake_router
+from lifeline.people.api import router as people_router
+from lifeline.referrals.api import router as referrals_router
+from lifeline.reports.api import router as reports_router
+from lifeline.screening.api import router as screening_router
 
 api = NinjaAPI(
     title="Lifeline API",
@@ -14,6 +19,11 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/v1", intake_router)
+api.add_router("/v1", people_router)
+api.add_router("/v1", screening_router)
+api.add_router("/v1", cases_router)
+api.add_router("/v1", referrals_router)
+api.add_router("/v1", reports_router)
 
 
 @api.exception_handler(DatabaseError)

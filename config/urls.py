@@ -22,6 +22,11 @@ urlpatterns = [
         (mark_patterns(admin_site.get_urls(), Capability.PLATFORM_ADMIN), "admin", "admin"),
     ),
     path("intake/", include("lifeline.intake.urls")),
+    path("people/", include("lifeline.people.urls")),
+    path("screening/", include("lifeline.screening.urls")),
+    path("cases/", include("lifeline.cases.urls")),
+    path("referrals/", include("lifeline.referrals.urls")),
+    path("reports/", include("lifeline.reports.urls")),
     path("", include("lifeline.accounts.urls")),
 ]
 

@@ -30,7 +30,12 @@ INSTALLED_APPS = [
     "lifeline.audit",
     "lifeline.core",
     "lifeline.accounts",
+    "lifeline.people",
     "lifeline.intake",
+    "lifeline.screening",
+    "lifeline.cases",
+    "lifeline.referrals",
+    "lifeline.reports",
     "lifeline.demo",
     "ninja",
 ]
