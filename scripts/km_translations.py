@@ -239,6 +239,19 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+def _app_tables() -> dict[str, str]:
+    """Each app may keep its own table in scripts/km/<app>.py (a dict named KM)."""
+    merged: dict[str, str] = {}
+    for table in sorted((Path(__file__).resolve().parent / "km").glob("*.py")):
+        namespace: dict[str, object] = {}
+        exec(compile(table.read_text(), str(table), "exec"), namespace)  # noqa: S102 (our own file)
+        merged.update(namespace["KM"])  # type: ignore[arg-type]
+    return merged
+
+
+KM.update(_app_tables())
+
+
 def merge(path: Path) -> list[str]:
     """Fill msgstr for every msgid we know; return msgids left untranslated."""
     out: list[str] = []

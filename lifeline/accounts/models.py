@@ -97,3 +97,22 @@ class ApiClient(models.Model):
 
     def __str__(self) -> str:
         return f"API client {self.name} ({self.agency_id})"
+
+
+class StaffToken(models.Model):
+    """A personal API token: the JSON API acts as this user, in this agency, with their roles.
+
+    Issued only from a second-factor-verified session or by a platform operator, so the token
+    stands in for the second factor. Stored as a SHA-256 digest; it expires.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_tokens")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"staff token {self.pk} of user {self.user_id}"

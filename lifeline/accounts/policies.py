@@ -28,9 +28,24 @@ class Capability(StrEnum):
     # Persons and cases: identity-bearing data.
     PERSON_IDENTITY_VIEW = "person.identity.view"
     CASE_VIEW = "case.view"
-    CASE_EDIT = "case.edit"
+    CASE_EDIT = "case.edit"  # open cases, linked records, tasks, workflow transitions
+    CASE_APPROVE = "case.approve"  # supervisor sign-off: closures, life-threat overrides
+    # Screening interviews (suggested determination) and official determinations.
+    SCREENING_CONDUCT = "screening.conduct"
+    SCREENING_VIEW = "screening.view"
+    DETERMINATION_RECORD = "determination.record"
+    # Consent records of a person.
+    CONSENT_VIEW = "consent.view"
+    CONSENT_MANAGE = "consent.manage"
+    # Referrals and transfers between agencies.
+    REFERRAL_VIEW = "referral.view"
+    REFERRAL_SEND = "referral.send"
+    REFERRAL_RESPOND = "referral.respond"  # accept or decline what another agency sent
+    # Record linkage: review queue, merge and split of person clusters.
+    DEDUP_REVIEW = "dedup.review"
     # Aggregates only.
     STATISTICS_VIEW = "statistics.view"
+    REPORT_EXPORT = "report.export"
     # Platform operators (Django admin); not an agency role, see `platform_capabilities`.
     PLATFORM_ADMIN = "platform.admin"
 
@@ -39,7 +54,18 @@ C = Capability
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.INTAKE_OFFICER: frozenset(
-        {C.HOME_VIEW, C.REQUEST_CREATE, C.REQUEST_VIEW, C.REQUEST_ACT, C.PERSON_IDENTITY_VIEW}
+        {
+            C.HOME_VIEW,
+            C.REQUEST_CREATE,
+            C.REQUEST_VIEW,
+            C.REQUEST_ACT,
+            C.PERSON_IDENTITY_VIEW,
+            C.CASE_VIEW,
+            C.SCREENING_CONDUCT,
+            C.SCREENING_VIEW,
+            C.CONSENT_VIEW,
+            C.CONSENT_MANAGE,
+        }
     ),
     Role.CASE_WORKER: frozenset(
         {
@@ -49,6 +75,13 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             C.PERSON_IDENTITY_VIEW,
             C.CASE_VIEW,
             C.CASE_EDIT,
+            C.SCREENING_CONDUCT,
+            C.SCREENING_VIEW,
+            C.DETERMINATION_RECORD,
+            C.CONSENT_VIEW,
+            C.CONSENT_MANAGE,
+            C.REFERRAL_VIEW,
+            C.REFERRAL_RESPOND,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -62,16 +95,46 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             C.PERSON_IDENTITY_VIEW,
             C.CASE_VIEW,
             C.CASE_EDIT,
+            C.CASE_APPROVE,
+            C.SCREENING_CONDUCT,
+            C.SCREENING_VIEW,
+            C.DETERMINATION_RECORD,
+            C.CONSENT_VIEW,
+            C.CONSENT_MANAGE,
+            C.REFERRAL_VIEW,
+            C.REFERRAL_SEND,
+            C.REFERRAL_RESPOND,
+            C.DEDUP_REVIEW,
             C.STATISTICS_VIEW,
+            C.REPORT_EXPORT,
         }
     ),
     Role.LIAISON_OFFICER: frozenset(
-        {C.HOME_VIEW, C.REQUEST_VIEW, C.PERSON_IDENTITY_VIEW, C.CASE_VIEW}
+        {
+            C.HOME_VIEW,
+            C.REQUEST_VIEW,
+            C.PERSON_IDENTITY_VIEW,
+            C.CASE_VIEW,
+            C.CASE_EDIT,
+            C.SCREENING_VIEW,
+            C.DETERMINATION_RECORD,
+            C.CONSENT_VIEW,
+            C.REFERRAL_VIEW,
+            C.REFERRAL_SEND,
+            C.REFERRAL_RESPOND,
+        }
     ),
     Role.DATA_PROTECTION_OFFICER: frozenset(
-        {C.HOME_VIEW, C.AUDIT_VIEW, C.AGENCY_MEMBERS_VIEW, C.STATISTICS_VIEW}
+        {
+            C.HOME_VIEW,
+            C.AUDIT_VIEW,
+            C.AGENCY_MEMBERS_VIEW,
+            C.CONSENT_VIEW,
+            C.DEDUP_REVIEW,
+            C.STATISTICS_VIEW,
+        }
     ),
-    Role.ANALYST: frozenset({C.HOME_VIEW, C.STATISTICS_VIEW}),
+    Role.ANALYST: frozenset({C.HOME_VIEW, C.STATISTICS_VIEW, C.REPORT_EXPORT}),
     Role.AGENCY_ADMIN: frozenset(
         {
             C.HOME_VIEW,
@@ -85,7 +148,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 }
 
 # Capabilities that expose a person's identity; holding any of them demands a second factor.
-IDENTITY_CAPABILITIES = frozenset({C.PERSON_IDENTITY_VIEW, C.REQUEST_VIEW, C.CASE_VIEW})
+IDENTITY_CAPABILITIES = frozenset(
+    {C.PERSON_IDENTITY_VIEW, C.REQUEST_VIEW, C.CASE_VIEW, C.SCREENING_VIEW, C.DEDUP_REVIEW}
+)
 
 
 def capabilities_for_roles(roles: frozenset[str]) -> frozenset[Capability]:

@@ -10,7 +10,7 @@ from lifeline.audit.models import AuditAction
 from lifeline.audit.services import AuditActor, audit_record
 from lifeline.core.errors import ValidationFailed
 
-from .models import Agency, ApiClient, Membership, Role, User
+from .models import Agency, ApiClient, Membership, Role, StaffToken, User
 
 
 @transaction.atomic
@@ -122,5 +122,58 @@ def api_client_authenticate(token: str) -> ApiClient | None:
     return (
         ApiClient.objects.select_related("agency")
         .filter(token_digest=_token_digest(token), is_active=True, agency__is_active=True)
+        .first()
+    )
+
+
+STAFF_TOKEN_MAX_DAYS = 90
+
+
+def staff_token_create(
+    *, actor: AuditActor, user: User, agency: Agency, name: str, days: int = 30
+) -> tuple[StaffToken, str]:
+    """Issue a personal API token for `user` acting in `agency`; shown once, stored hashed.
+
+    The user must hold an active membership there; tokens live at most 90 days.
+    """
+    import secrets
+    from datetime import timedelta
+
+    from lifeline.core import clock
+
+    if not Membership.objects.filter(user=user, agency=agency, is_active=True).exists():
+        raise ValidationFailed({"agency": ["The user is not a member of this agency."]})
+    if not 1 <= days <= STAFF_TOKEN_MAX_DAYS:
+        raise ValidationFailed({"days": [f"Between 1 and {STAFF_TOKEN_MAX_DAYS} days."]})
+    token = "lls_" + secrets.token_urlsafe(32)
+    now = clock.now()
+    with transaction.atomic():
+        staff_token = StaffToken.objects.create(
+            user=user,
+            agency=agency,
+            name=name[:100],
+            token_digest=_token_digest(token),
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.RECORD_CREATED,
+            target_type="staff_token",
+            target_id=staff_token.pk,
+            agency_id=agency.pk,
+        )
+    return staff_token, token
+
+
+def staff_token_authenticate(token: str) -> StaffToken | None:
+    """The live token for a bearer string, or None (expired, revoked or unknown)."""
+    from lifeline.core import clock
+
+    if not token or len(token) > 200 or not token.startswith("lls_"):
+        return None
+    return (
+        StaffToken.objects.select_related("user", "agency")
+        .filter(token_digest=_token_digest(token), is_active=True, expires_at__gt=clock.now())
         .first()
     )
