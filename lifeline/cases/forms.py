@@ -1,0 +1,293 @@
+"""Input validation for case records. Forms only clean input; services decide and save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from lifeline.core import clock
+
+from .models import (
+    CLOSURE_CHOICES,
+    AuthorityRequest,
+    Consent,
+    CustodyStay,
+    FamilyAssessment,
+    FollowUp,
+    Purpose,
+    RemovalEvent,
+    Repatriation,
+    ServiceDelivery,
+    ServicePlan,
+)
+
+COUNTRY_HELP = _("Two-letter country code, e.g. TH")
+CHANNELS = [
+    ("letter", _("Official letter")),
+    ("email", _("Email")),
+    ("phone", _("Phone")),
+    ("platform", _("Shared platform")),
+    ("in_person", _("In person")),
+]
+
+
+def _country(value: str) -> str:
+    value = (value or "").strip().upper()
+    if value and (len(value) != 2 or not value.isascii() or not value.isalpha()):
+        raise forms.ValidationError(_("Use a two-letter country code, e.g. TH."))
+    return value
+
+
+class _NoFuture:
+    """Dates of things that happened cannot be in the future."""
+
+    past_date_fields: tuple[str, ...] = ()
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean()  # type: ignore[misc]
+        today = clock.now().date()
+        for name in self.past_date_fields:
+            value = data.get(name)
+            if value and value > today:
+                self.add_error(name, _("This date is in the future."))  # type: ignore[attr-defined]
+        return data
+
+
+class CaseOpenForm(forms.Form):
+    summary = forms.CharField(
+        label=_("Summary"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    destination_country = forms.CharField(
+        label=_("Country abroad"), max_length=2, required=False, help_text=COUNTRY_HELP
+    )
+    is_urgent = forms.BooleanField(label=_("Urgent"), required=False)
+
+    def clean_destination_country(self) -> str:
+        return _country(self.cleaned_data.get("destination_country", ""))
+
+
+class PersonForm(forms.Form):
+    name_khmer = forms.CharField(label=_("Name in Khmer script"), max_length=200, required=False)
+    name_latin = forms.CharField(label=_("Name in Latin letters"), max_length=200, required=False)
+    date_of_birth = forms.CharField(
+        label=_("Date of birth (YYYY, YYYY-MM or YYYY-MM-DD)"), max_length=10, required=False
+    )
+    sex = forms.ChoiceField(
+        label=_("Sex"),
+        choices=[
+            ("female", _("Female")),
+            ("male", _("Male")),
+            ("tgnc", _("Transgender or non-conforming")),
+            ("unknown", _("Unknown")),
+        ],
+        initial="unknown",
+    )
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    province = forms.CharField(label=_("Province of origin"), max_length=64, required=False)
+
+
+class ConsentForm(forms.ModelForm):
+    class Meta:
+        model = Consent
+        fields = [
+            "scope",
+            "recipient_agency",
+            "purpose",
+            "given_by",
+            "guardian_name",
+            "method",
+            "witness",
+            "given_on",
+            "expires_on",
+        ]
+        widgets = {
+            "given_on": forms.DateInput(attrs={"type": "date"}),
+            "expires_on": forms.DateInput(attrs={"type": "date"}),
+            "guardian_name": forms.TextInput(),
+            "witness": forms.TextInput(),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        today = clock.now().date()
+        if data.get("given_on") and data["given_on"] > today:
+            self.add_error("given_on", _("This date is in the future."))
+        if (
+            data.get("expires_on")
+            and data.get("given_on")
+            and data["expires_on"] < data["given_on"]
+        ):
+            self.add_error("expires_on", _("Expiry is before the date consent was given."))
+        if data.get("scope") == "share":
+            if not data.get("recipient_agency"):
+                self.add_error("recipient_agency", _("Sharing consent names the recipient."))
+            if not data.get("purpose"):
+                self.add_error("purpose", _("Sharing consent names the purpose."))
+        if data.get("given_by") == "guardian" and not data.get("guardian_name"):
+            self.add_error("guardian_name", _("Name the guardian who gave consent."))
+        return data
+
+
+class AuthorityRequestForm(forms.ModelForm):
+    channel = forms.ChoiceField(label=_("Channel"), choices=CHANNELS)
+    urgent = forms.BooleanField(label=_("Life at risk: short deadline"), required=False)
+
+    class Meta:
+        model = AuthorityRequest
+        fields = [
+            "recipient_agency",
+            "recipient_name",
+            "channel",
+            "purpose",
+            "reference_number",
+            "content",
+        ]
+        widgets = {"reference_number": forms.TextInput(), "content": forms.Textarea({"rows": 3})}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("recipient_agency") and not data.get("recipient_name"):
+            self.add_error("recipient_name", _("Name the authority the request goes to."))
+        return data
+
+
+class RemovalForm(_NoFuture, forms.ModelForm):
+    past_date_fields = ("date",)
+
+    class Meta:
+        model = RemovalEvent
+        fields = ["mode", "date", "acting_agency", "country", "group_size"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_country(self) -> str:
+        value = _country(self.cleaned_data.get("country", ""))
+        if not value:
+            raise forms.ValidationError(_("This field is required."))
+        return value
+
+
+class CustodyForm(_NoFuture, forms.ModelForm):
+    past_date_fields = ("start_date",)
+
+    class Meta:
+        model = CustodyStay
+        fields = ["facility_type", "facility_name", "start_date", "end_date", "contact_allowed"]
+        widgets = {
+            "facility_name": forms.TextInput(),
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "end_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+
+class RepatriationForm(_NoFuture, forms.ModelForm):
+    past_date_fields = ("handover_date",)
+
+    class Meta:
+        model = Repatriation
+        fields = [
+            "travel_document_type",
+            "travel_document_issuer",
+            "travel_document_number",
+            "route",
+            "crossing_point",
+            "handover_date",
+            "receiving_officer",
+            "escort",
+        ]
+        widgets = {
+            "travel_document_number": forms.TextInput(),
+            "receiving_officer": forms.TextInput(),
+            "handover_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("handover_date") and not data.get("crossing_point"):
+            self.add_error("crossing_point", _("Name the crossing point of the handover."))
+        return data
+
+
+class FamilyAssessmentForm(_NoFuture, forms.ModelForm):
+    past_date_fields = ("date",)
+
+    class Meta:
+        model = FamilyAssessment
+        fields = ["assessor", "date", "safe_to_return", "notes"]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea({"rows": 2}),
+        }
+
+
+class ServicePlanForm(forms.ModelForm):
+    class Meta:
+        model = ServicePlan
+        fields = ["needs", "goals"]
+        widgets = {"needs": forms.Textarea({"rows": 2}), "goals": forms.Textarea({"rows": 2})}
+
+
+class ServiceDeliveryForm(forms.ModelForm):
+    class Meta:
+        model = ServiceDelivery
+        fields = ["service_type", "provider", "start_date", "end_date", "status"]
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "end_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+
+class FollowUpForm(_NoFuture, forms.ModelForm):
+    past_date_fields = ("date",)
+
+    class Meta:
+        model = FollowUp
+        fields = ["date", "mode", "risk_individual", "risk_household", "risk_community", "outcome"]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}),
+            "outcome": forms.Textarea({"rows": 2}),
+        }
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(label=_("Task"), max_length=300)
+    due_at = forms.DateTimeField(
+        label=_("Due"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    assigned_to = forms.IntegerField(label=_("Assigned to"), required=False)
+
+
+class TransitionForm(forms.Form):
+    target = forms.CharField(max_length=24)
+    version = forms.IntegerField(min_value=1)
+    note = forms.CharField(max_length=2000, required=False)
+    closure_reason = forms.ChoiceField(choices=[("", ""), *CLOSURE_CHOICES], required=False)
+
+
+class OverrideForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why a life is at risk"),
+        max_length=2000,
+        min_length=10,
+        widget=forms.Textarea({"rows": 2}),
+    )
+    hours = forms.IntegerField(
+        label=_("Valid for (hours, at most 24)"), min_value=1, max_value=24, initial=24
+    )
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=Purpose.choices)
+
+
+# kind -> (form, section it belongs to, model label for audit)
+RECORD_FORMS: dict[str, tuple[type[forms.BaseForm], str]] = {
+    "removal": (RemovalForm, "removal"),
+    "custody": (CustodyForm, "removal"),
+    "repatriation": (RepatriationForm, "repatriation"),
+    "family": (FamilyAssessmentForm, "family"),
+    "service_plan": (ServicePlanForm, "services"),
+    "service": (ServiceDeliveryForm, "services"),
+    "follow_up": (FollowUpForm, "services"),
+}
