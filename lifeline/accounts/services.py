@@ -130,7 +130,7 @@ STAFF_TOKEN_MAX_DAYS = 90
 
 
 def staff_token_create(
-    *, actor: AuditActor, user: User, agency: Agency, name: str, days: int = 30
+    *, actor: AuditActor, user: User, agency: Agency, name: str = "api", days: int = 30
 ) -> tuple[StaffToken, str]:
     """Issue a personal API token for `user` acting in `agency`; shown once, stored hashed.
 

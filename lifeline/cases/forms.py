@@ -33,6 +33,63 @@ CHANNELS = [
 ]
 
 
+# Field labels in one place, so every form shows them in the person's language.
+LABELS = {
+    "scope": _("What the consent covers"),
+    "recipient_agency": _("Recipient agency"),
+    "purpose": _("Purpose"),
+    "given_by": _("Given by"),
+    "guardian_name": _("Guardian's name"),
+    "method": _("How it was given"),
+    "witness": _("Witness"),
+    "given_on": _("Date given"),
+    "expires_on": _("Expires on"),
+    "recipient_name": _("Authority (if not in Lifeline)"),
+    "reference_number": _("Their reference number"),
+    "content": _("What was asked"),
+    "mode": _("How"),
+    "date": _("Date"),
+    "acting_agency": _("Acting agency"),
+    "country": _("Country"),
+    "group_size": _("People removed together"),
+    "facility_type": _("Facility type"),
+    "facility_name": _("Facility name"),
+    "start_date": _("From"),
+    "end_date": _("Until"),
+    "contact_allowed": _("Contact allowed"),
+    "travel_document_type": _("Travel document"),
+    "travel_document_issuer": _("Issued by"),
+    "travel_document_number": _("Document number"),
+    "route": _("Route"),
+    "crossing_point": _("Crossing point (e.g. Poipet, Bavet)"),
+    "handover_date": _("Handover date"),
+    "receiving_officer": _("Receiving officer"),
+    "escort": _("Escort"),
+    "assessor": _("Assessed by"),
+    "safe_to_return": _("Safe to return?"),
+    "notes": _("Notes"),
+    "needs": _("Needs"),
+    "goals": _("Goals"),
+    "service_type": _("Service"),
+    "provider": _("Provider"),
+    "status": _("Status"),
+    "risk_individual": _("Risk: individual"),
+    "risk_household": _("Risk: household"),
+    "risk_community": _("Risk: community"),
+    "outcome": _("Outcome"),
+}
+
+
+class Labelled:
+    """Applies LABELS to whichever of its fields they name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():  # type: ignore[attr-defined]
+            if name in LABELS:
+                field.label = LABELS[name]
+
+
 def _country(value: str) -> str:
     value = (value or "").strip().upper()
     if value and (len(value) != 2 or not value.isascii() or not value.isalpha()):
@@ -91,7 +148,7 @@ class PersonForm(forms.Form):
     province = forms.CharField(label=_("Province of origin"), max_length=64, required=False)
 
 
-class ConsentForm(forms.ModelForm):
+class ConsentForm(Labelled, forms.ModelForm):
     class Meta:
         model = Consent
         fields = [
@@ -133,7 +190,7 @@ class ConsentForm(forms.ModelForm):
         return data
 
 
-class AuthorityRequestForm(forms.ModelForm):
+class AuthorityRequestForm(Labelled, forms.ModelForm):
     channel = forms.ChoiceField(label=_("Channel"), choices=CHANNELS)
     urgent = forms.BooleanField(label=_("Life at risk: short deadline"), required=False)
 
@@ -156,8 +213,12 @@ class AuthorityRequestForm(forms.ModelForm):
         return data
 
 
-class RemovalForm(_NoFuture, forms.ModelForm):
+class RemovalForm(Labelled, _NoFuture, forms.ModelForm):
     past_date_fields = ("date",)
+    group_size = forms.IntegerField(min_value=1, max_value=10000, required=False)
+
+    def clean_group_size(self) -> int:
+        return self.cleaned_data.get("group_size") or 1
 
     class Meta:
         model = RemovalEvent
@@ -171,7 +232,7 @@ class RemovalForm(_NoFuture, forms.ModelForm):
         return value
 
 
-class CustodyForm(_NoFuture, forms.ModelForm):
+class CustodyForm(Labelled, _NoFuture, forms.ModelForm):
     past_date_fields = ("start_date",)
 
     class Meta:
@@ -184,7 +245,7 @@ class CustodyForm(_NoFuture, forms.ModelForm):
         }
 
 
-class RepatriationForm(_NoFuture, forms.ModelForm):
+class RepatriationForm(Labelled, _NoFuture, forms.ModelForm):
     past_date_fields = ("handover_date",)
 
     class Meta:
@@ -212,7 +273,7 @@ class RepatriationForm(_NoFuture, forms.ModelForm):
         return data
 
 
-class FamilyAssessmentForm(_NoFuture, forms.ModelForm):
+class FamilyAssessmentForm(Labelled, _NoFuture, forms.ModelForm):
     past_date_fields = ("date",)
 
     class Meta:
@@ -224,14 +285,14 @@ class FamilyAssessmentForm(_NoFuture, forms.ModelForm):
         }
 
 
-class ServicePlanForm(forms.ModelForm):
+class ServicePlanForm(Labelled, forms.ModelForm):
     class Meta:
         model = ServicePlan
         fields = ["needs", "goals"]
         widgets = {"needs": forms.Textarea({"rows": 2}), "goals": forms.Textarea({"rows": 2})}
 
 
-class ServiceDeliveryForm(forms.ModelForm):
+class ServiceDeliveryForm(Labelled, forms.ModelForm):
     class Meta:
         model = ServiceDelivery
         fields = ["service_type", "provider", "start_date", "end_date", "status"]
@@ -241,7 +302,7 @@ class ServiceDeliveryForm(forms.ModelForm):
         }
 
 
-class FollowUpForm(_NoFuture, forms.ModelForm):
+class FollowUpForm(Labelled, _NoFuture, forms.ModelForm):
     past_date_fields = ("date",)
 
     class Meta:
