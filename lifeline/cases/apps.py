@@ -7,8 +7,9 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases"
 
     def ready(self) -> None:
-        from lifeline.core import periodic
+        from lifeline.core import demo_registry, periodic
 
-        from . import services
+        from . import demo, services
 
         periodic.register("authority_deadlines", 15.0, services.authority_sweep_job)
+        demo_registry.register("cases", demo.load)

@@ -157,3 +157,20 @@ def test_demo_password_always_passes_the_password_validators(demo_settings, tmp_
         password = scenario.demo_password()
         for username in usernames:
             validate_password(password, User(username=username))
+
+
+def test_demo_walks_cases_through_the_lifecycle_once(demo_settings):
+    from lifeline.cases.models import Case, CaseShare, Consent
+
+    out = io.StringIO()
+    call_command("demo", stdout=out)
+    call_command("demo", stdout=io.StringIO())
+    states = sorted(Case.objects.values_list("state", flat=True))
+    assert states == ["closed", "locating", "repatriation_prep"]
+    assert Consent.objects.filter(scope="share", recipient_agency__code="embassy-bkk").count() == 2
+    assert not CaseShare.objects.exists()  # sharing waits for a referral to be accepted
+    closed = Case.objects.get(state="closed")
+    assert closed.closure_reason == "reintegrated"
+    assert list(closed.events.filter(kind="transition").values_list("to_state", flat=True)) == [
+        "reception_screening", "reintegration_planning", "reintegration", "follow_up", "closed",
+    ]  # fmt: skip
