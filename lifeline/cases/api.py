@@ -163,7 +163,7 @@ def _reload(request: HttpRequest, reference: str) -> dict[str, Any]:
     return _case_out(principal, case, access)
 
 
-@router.post("/cases", response={201: CaseOut}, summary="Open a case (walk-in or from a request)")
+@router.post("/cases", response={201: CaseOut}, url_name="cases", summary="Open a case")
 def case_open(request: HttpRequest, payload: CaseIn) -> Status:
     principal = need(request, Capability.CASE_VIEW)
     data = services.case_open_input_clean(
@@ -183,7 +183,7 @@ def case_open(request: HttpRequest, payload: CaseIn) -> Status:
     return Status(201, _reload(request, case.reference))
 
 
-@router.get("/cases", response=list[dict[str, Any]], summary="Cases you may see")
+@router.get("/cases", response=list[dict[str, Any]], url_name="cases", summary="Cases you may see")
 def case_list(request: HttpRequest, state: str = "") -> list[dict[str, Any]]:
     principal = need(request, Capability.CASE_VIEW)
     return [

@@ -98,38 +98,40 @@ def case_access(principal: Principal, case: Case) -> Access:
 
 
 def _denied(principal: Principal) -> NotFound:
-    audit_record(
-        actor=principal,
-        action=AuditAction.ACCESS_DENIED,
-        target_type="case",
-        metadata={"lookup": "reference"},
-    )
+    # Written in its own transaction, before the caller raises: a refusal is recorded even though
+    # the read it refused leaves nothing else behind.
+    with transaction.atomic():
+        audit_record(
+            actor=principal,
+            action=AuditAction.ACCESS_DENIED,
+            target_type="case",
+            metadata={"lookup": "reference"},
+        )
     return NotFound()
 
 
-@transaction.atomic
 def case_get(
     *, principal: Principal, reference: str, for_update: bool = False
 ) -> tuple[Case, Access]:
     """One case and what the principal may see of it; the read is audited in the same
-    transaction (no audit row, no data). Unknown and not-shared both raise NotFound."""
-    rows = visible_to(principal).filter(reference=reference[:16])
-    if for_update:
-        rows = rows.select_for_update()
-    case = rows.first()
-    if case is None:
-        raise _denied(principal)
-    access = case_access(principal, case)
-    if access is NO_ACCESS:
-        raise _denied(principal)
-    audit_record(
-        actor=principal,
-        action=AuditAction.RECORD_VIEWED,
-        target_type="case",
-        target_id=case.pk,
-        metadata={"sections": sorted(access.sections) if not access.is_owner else ["all"]},
-    )
-    return case, access
+    transaction (no audit row, no data). Unknown and not-shared both raise NotFound, and the
+    refusal is audited."""
+    with transaction.atomic():
+        rows = visible_to(principal).filter(reference=reference[:16])
+        if for_update:
+            rows = rows.select_for_update()
+        case = rows.first()
+        access = case_access(principal, case) if case is not None else NO_ACCESS
+        if case is not None and access is not NO_ACCESS:
+            audit_record(
+                actor=principal,
+                action=AuditAction.RECORD_VIEWED,
+                target_type="case",
+                target_id=case.pk,
+                metadata={"sections": ["all"] if access.is_owner else sorted(access.sections)},
+            )
+            return case, access
+    raise _denied(principal)
 
 
 @transaction.atomic

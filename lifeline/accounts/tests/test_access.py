@@ -33,7 +33,13 @@ def test_route_walk_reaches_every_route_with_a_resolvable_path():
     routes = list(iter_routes())
 
     assert len(routes) > 20
+    seen: set[str] = set()
     for route in routes:
+        # django-ninja emits one pattern per operation; GET and POST on one path share a
+        # PathView that dispatches on the method, and the first pattern is the one resolved.
+        if route.template in seen and route.template.startswith("api/"):
+            continue
+        seen.add(route.template)
         assert resolve(route.path).func is route.callback, route.template
 
 

@@ -36,13 +36,18 @@ def test_only_agency_admin_manages_members():
     assert holders == [Role.AGENCY_ADMIN]
 
 
-def test_analyst_and_data_protection_officer_see_no_identities():
-    for role in (Role.ANALYST, Role.DATA_PROTECTION_OFFICER):
-        assert ROLE_CAPABILITIES[role] & IDENTITY_CAPABILITIES == frozenset(), role
+def test_analyst_sees_no_identities():
+    assert ROLE_CAPABILITIES[Role.ANALYST] & IDENTITY_CAPABILITIES == frozenset()
 
 
-def test_analyst_has_exactly_home_and_statistics():
-    assert ROLE_CAPABILITIES[Role.ANALYST] == {C.HOME_VIEW, C.STATISTICS_VIEW}
+def test_data_protection_officer_sees_identities_only_in_the_duplicate_review():
+    """The DPO decides whether two records are one person, so sees both; no case or request."""
+    caps = ROLE_CAPABILITIES[Role.DATA_PROTECTION_OFFICER]
+    assert caps & IDENTITY_CAPABILITIES == {C.DEDUP_REVIEW}
+
+
+def test_analyst_has_exactly_home_statistics_and_aggregate_exports():
+    assert ROLE_CAPABILITIES[Role.ANALYST] == {C.HOME_VIEW, C.STATISTICS_VIEW, C.REPORT_EXPORT}
 
 
 def test_audit_trail_is_for_data_protection_officer_and_agency_admin_only():
