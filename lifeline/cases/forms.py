@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from lifeline.core import clock
+from lifeline.intake.validation import COUNTRIES
 
 from .models import (
     CLOSURE_CHOICES,
@@ -90,9 +93,17 @@ class Labelled:
                 field.label = LABELS[name]
 
 
+# Dates people enter are dates in Cambodia, where the agencies work; UTC's date lags by 7 hours.
+LOCAL_ZONE = ZoneInfo("Asia/Phnom_Penh")
+
+
+def local_today() -> date:
+    return clock.now().astimezone(LOCAL_ZONE).date()
+
+
 def _country(value: str) -> str:
     value = (value or "").strip().upper()
-    if value and (len(value) != 2 or not value.isascii() or not value.isalpha()):
+    if value and value not in COUNTRIES:
         raise forms.ValidationError(_("Use a two-letter country code, e.g. TH."))
     return value
 
@@ -104,7 +115,7 @@ class _NoFuture:
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean()  # type: ignore[misc]
-        today = clock.now().date()
+        today = local_today()
         for name in self.past_date_fields:
             value = data.get(name)
             if value and value > today:
@@ -171,7 +182,7 @@ class ConsentForm(Labelled, forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        today = clock.now().date()
+        today = local_today()
         if data.get("given_on") and data["given_on"] > today:
             self.add_error("given_on", _("This date is in the future."))
         if (

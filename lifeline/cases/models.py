@@ -280,6 +280,8 @@ class AuthorityRequest(models.Model):
     override = models.ForeignKey(
         LifeThreatOverride, null=True, blank=True, on_delete=models.PROTECT
     )
+    # Urgent when sent (life at risk, or the case was urgent): short deadline and short steps.
+    is_urgent = models.BooleanField(default=False)
     ack_deadline_at = models.DateTimeField()
     response_deadline_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)

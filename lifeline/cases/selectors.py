@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -33,14 +34,17 @@ from .models import (
 )
 
 ALL_SECTIONS = frozenset(Section.values)
+LOCAL_ZONE = ZoneInfo("Asia/Phnom_Penh")
 MAX_LISTED_IDS = 200
 
 
 def consent_live_q(prefix: str, now: datetime) -> Q:
     """Consent rows (reached through `prefix`) not withdrawn and not expired at `now`."""
     p = f"{prefix}__" if prefix else ""
+    # Expiry dates are dates in Cambodia, where consent is given.
+    today = now.astimezone(LOCAL_ZONE).date()
     return Q(**{f"{p}withdrawn_at__isnull": True}) & (
-        Q(**{f"{p}expires_on__isnull": True}) | Q(**{f"{p}expires_on__gte": now.date()})
+        Q(**{f"{p}expires_on__isnull": True}) | Q(**{f"{p}expires_on__gte": today})
     )
 
 
@@ -78,7 +82,9 @@ class Access:
         return principal.has(Capability.CASE_EDIT) and self.can_see(section)
 
     def can_move(self, principal: Principal) -> bool:
-        return principal.has(Capability.CASE_EDIT) and self.can_see(Section.WORKFLOW)
+        # Which moves a role may make is the workflow table's business (rows 2, 20, s2 name
+        # the intake officer, who holds no case.edit).
+        return principal.has(Capability.CASE_VIEW) and self.can_see(Section.WORKFLOW)
 
 
 NO_ACCESS = Access(False, frozenset())

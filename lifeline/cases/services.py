@@ -319,8 +319,13 @@ def case_transition(
     A shared agency may move the case only if the workflow section was shared with it. An
     illegal move is refused with the allowed next states; a stale version is a Conflict.
     """
+    # The table says which roles make which move; case.view is enough to reach the case.
     case, _ = _case_for_write(
-        principal, reference, section=Section.WORKFLOW, expected_version=expected_version
+        principal,
+        reference,
+        section=Section.WORKFLOW,
+        expected_version=expected_version,
+        capability=Capability.CASE_VIEW,
     )
     try:
         goal = State(target)
@@ -657,17 +662,9 @@ def authority_request_create(
             case, recipient_agency_id=recipient.pk, purpose=data["purpose"], now=now
         )
     else:
+        # A consent names its recipient agency, so none covers an authority outside Lifeline:
+        # only a live life-threat override for any recipient does.
         override = case.overrides.filter(expires_at__gt=now, recipient_agency__isnull=True).first()
-        consent = (
-            Consent.objects.filter(
-                selectors.consent_live_q("", now),
-                person_id__in=selectors.victim_person_ids(case),
-                scope=ConsentScope.SHARE,
-                purpose=data["purpose"],
-            ).first()
-            if override is None
-            else None
-        )
     if consent is None and override is None:
         raise ValidationFailed(
             {
@@ -694,6 +691,7 @@ def authority_request_create(
         content_hash=hashlib.sha256(content.encode()).hexdigest(),
         consent=consent,
         override=override,
+        is_urgent=urgent,
         ack_deadline_at=ack_deadline,
         response_deadline_at=now + timedelta(days=RESPONSE_DAYS),
         next_escalation_at=ack_deadline,
@@ -832,7 +830,7 @@ def authority_sweep(*, batch: int = 200) -> dict[str, int]:
             if request is None:
                 continue
             case = request.case
-            urgent = case.is_urgent
+            urgent = request.is_urgent
             levels = deadlines.levels_due(
                 now,
                 request.ack_deadline_at,

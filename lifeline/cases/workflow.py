@@ -75,6 +75,18 @@ EARLY_CLOSURE_REASONS = frozenset(
         ClosureReason.LOST_CONTACT,
     }
 )
+# After return a case closes early only for reasons that end the work without its goals.
+HOME = frozenset({S.RETURNED, S.RECEPTION_SCREENING, S.REINTEGRATION_PLANNING, S.REINTEGRATION})
+POST_RETURN_CLOSURE_REASONS = frozenset(
+    {
+        ClosureReason.DECLINED_SERVICES,
+        ClosureReason.LOST_CONTACT,
+        ClosureReason.REFERRED_OUT,
+        ClosureReason.DECEASED,
+        ClosureReason.DUPLICATE,
+        ClosureReason.MOVED_ABROAD_AGAIN,
+    }
+)
 PAUSED = frozenset({S.ON_HOLD, S.UNREACHABLE})
 ACTIVE = frozenset(State) - {S.CLOSED} - PAUSED
 
@@ -168,6 +180,12 @@ def EARLY_CLOSURE_REASON(f: CaseFacts) -> bool:
     return f.closure_reason in EARLY_CLOSURE_REASONS
 
 
+@_g("post_return_closure_reason", "After return a case closes early only as declined, lost "
+    "contact, referred out, deceased, duplicate or moved abroad again.")  # fmt: skip
+def POST_RETURN_CLOSURE_REASON(f: CaseFacts) -> bool:
+    return f.closure_reason in POST_RETURN_CLOSURE_REASONS
+
+
 INTAKE, CW, SUP, LIA = (
     Role.INTAKE_OFFICER,
     Role.CASE_WORKER,
@@ -228,8 +246,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("18a", ACTIVE, S.ON_HOLD, {CW, SUP}, note="the person asks for a pause"),
     _t("18b", ACTIVE, S.UNREACHABLE, {CW, SUP}, note="contact lost"),
     _t("18c", PAUSED, S.REQUEST_RECEIVED, {CW, SUP}, resumes=True, note="resume"),
-    _t("18d", S.UNREACHABLE, S.CLOSED, {SUP}, CLOSURE_REASON, note="lost contact for good"),
+    _t("18d", S.UNREACHABLE, S.CLOSED, {SUP}, EARLY_CLOSURE_REASON, note="lost contact for good"),
     _t("19", PRE_RETURN, S.CLOSED, {SUP}, EARLY_CLOSURE_REASON),
+    _t("19b", HOME, S.CLOSED, {SUP}, POST_RETURN_CLOSURE_REASON, note="ended after return"),
     _t("20a", S.CLOSED, S.REOPENED, {INTAKE, CW, SUP}, note="new contact or re-trafficking"),
     _t("20b", S.REOPENED, S.TRIAGED, {INTAKE, CW, SUP}),
     # Shortcuts (§4): self-return or deportation without us; family reports after return.

@@ -243,7 +243,7 @@ def test_api_consent_then_withdrawal(
     assert Consent.objects.get().withdrawn_at is not None
 
 
-def test_intake_officer_may_open_but_not_move_without_case_edit(
+def test_intake_officer_may_open_and_triage_but_not_verify(
     client: Client, intake_officer: User, agency_a: Agency
 ) -> None:
     headers = _bearer(intake_officer, agency_a)
@@ -252,12 +252,18 @@ def test_intake_officer_may_open_but_not_move_without_case_edit(
         **headers,
     )  # fmt: skip
     assert created.status_code == 201
-    response = client.post(
-        f"/api/v1/cases/{created.json()['reference']}/transition",
-        {"target": "triaged", "version": 1},
-        content_type="application/json",
-        **headers,
-    )
-    assert response.status_code == 404
-    assert Case.objects.get().state == "request_received"
+    reference = created.json()["reference"]
+    assert [m["state"] for m in created.json()["next_states"]] == ["triaged", "reception_screening"]
+    triaged = client.post(
+        f"/api/v1/cases/{reference}/transition", {"target": "triaged", "version": 1},
+        content_type="application/json", **headers,
+    )  # fmt: skip
+    assert triaged.status_code == 200
+    refused = client.post(
+        f"/api/v1/cases/{reference}/transition", {"target": "verifying", "version": 2},
+        content_type="application/json", **headers,
+    )  # fmt: skip
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "Your role may not make this change."
+    assert Case.objects.get().state == "triaged"
     assert Role.INTAKE_OFFICER  # the role under test
