@@ -191,8 +191,9 @@ def victim_person_ids(case: Case) -> list[int]:
 
 
 def consents_for_case(case: Case, access: Access) -> list[Consent]:
-    """Consent records of the case's persons, for the consent panel (owner or persons section)."""
-    if not access.can_see(Section.PERSONS):
+    """Consent records of the case's persons, for the owner's consent panel only: a receiving
+    agency learns what it was given, not what the person agreed with others."""
+    if not access.is_owner:
         return []
     person_ids = case.persons.values_list("person_id", flat=True)
     return list(

@@ -433,11 +433,11 @@ def consent_record(
     *, principal: Principal, reference: str, person_id: int, raw: Mapping[str, Any]
 ) -> Consent:
     """Record a consent given by a person of the case (or their guardian)."""
-    if not principal.has(Capability.CONSENT_MANAGE):
-        raise NotFound
-    case, _ = _case_for_write(
+    case, access = _case_for_write(
         principal, reference, section=Section.PERSONS, capability=Capability.CONSENT_MANAGE
     )
+    if not access.is_owner:  # consent is the owner agency's record of the person
+        raise NotFound
     if not case.persons.filter(person_id=person_id).exists():
         raise NotFound
     form = forms.ConsentForm(data=raw)
@@ -466,9 +466,11 @@ def consent_record(
 def consent_withdraw(*, principal: Principal, reference: str, consent_id: int) -> list[Agency]:
     """Withdraw a consent at once. Shares resting on it end now; returns the agencies that had
     already received the case under it, so the person can be told (domain-model E3)."""
-    case, _ = _case_for_write(
+    case, access = _case_for_write(
         principal, reference, section=Section.PERSONS, capability=Capability.CONSENT_MANAGE
     )
+    if not access.is_owner:  # consent is the owner agency's record of the person
+        raise NotFound
     person_ids = list(case.persons.values_list("person_id", flat=True))
     consent = (
         Consent.objects.select_for_update().filter(pk=consent_id, person_id__in=person_ids).first()

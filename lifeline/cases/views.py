@@ -167,6 +167,15 @@ def _screening_for(principal: Principal, case: Case, access: Access) -> list[Any
     return found
 
 
+def _editing(case: Case, kind: str) -> dict[str, Any]:
+    """Repatriation is one record per case, updated in place: its form starts filled in."""
+    if kind == "repatriation":
+        current = case.repatriations.order_by("-pk").first()
+        if current is not None:
+            return {"instance": current}
+    return {}
+
+
 def _page(
     request: HttpRequest,
     reference: str,
@@ -188,7 +197,7 @@ def _page(
             moves.append({"target": target.value, "label": _state_label(target), "ready": ready})
     bound = bound or {}
     record_forms = {
-        kind: bound.get(kind) or form_class()
+        kind: bound.get(kind) or form_class(auto_id=f"{kind}_%s", **_editing(case, kind))
         for kind, (form_class, section) in forms.RECORD_FORMS.items()
         if access.can_edit(principal, section)
     }
@@ -222,10 +231,11 @@ def _page(
             "follow_ups": list(case.follow_ups.all()) if access.can_see(Section.SERVICES) else [],
             "screenings": _screening_for(principal, case, access),
             "record_forms": record_forms,
-            "consent_form": bound.get("consent") or forms.ConsentForm(),
-            "authority_form": bound.get("authority") or forms.AuthorityRequestForm(),
+            "consent_form": bound.get("consent") or forms.ConsentForm(auto_id="consent_%s"),
+            "authority_form": bound.get("authority")
+            or forms.AuthorityRequestForm(auto_id="authority_%s"),
             "task_form": bound.get("task") or forms.TaskForm(),
-            "override_form": bound.get("override") or forms.OverrideForm(),
+            "override_form": bound.get("override") or forms.OverrideForm(auto_id="override_%s"),
             "errors": errors or {},
             "members": Membership.objects.filter(agency_id=case.owner_agency_id if access.is_owner
                                                  else principal.agency_id or 0, is_active=True)
@@ -233,7 +243,7 @@ def _page(
             "agencies": Agency.objects.filter(is_active=True).exclude(pk=case.owner_agency_id),
             "can_edit": principal.has(Capability.CASE_EDIT),
             "can_approve": principal.has(Capability.CASE_APPROVE) and access.is_owner,
-            "can_consent": principal.has(Capability.CONSENT_MANAGE) and access.can_see("persons"),
+            "can_consent": principal.has(Capability.CONSENT_MANAGE) and access.is_owner,
             "can_refer": principal.has(Capability.REFERRAL_SEND) and access.is_owner,
             "can_screen": principal.has(Capability.SCREENING_CONDUCT) and access.is_owner,
             "now": now,
@@ -290,7 +300,7 @@ def case_record(request: HttpRequest, reference: str, kind: str) -> HttpResponse
         request, reference,
         lambda: services.case_record_add(principal=principal, reference=reference, kind=kind,
                                          raw=request.POST),
-        form_key=kind, bound=form_class(data=request.POST),
+        form_key=kind, bound=form_class(data=request.POST, auto_id=f"{kind}_%s"),
     )  # fmt: skip
 
 
@@ -302,7 +312,8 @@ def authority_send(request: HttpRequest, reference: str) -> HttpResponse:
         request, reference,
         lambda: services.authority_request_create(principal=principal, reference=reference,
                                                   raw=request.POST),
-        form_key="authority", bound=forms.AuthorityRequestForm(data=request.POST),
+        form_key="authority",
+        bound=forms.AuthorityRequestForm(data=request.POST, auto_id="authority_%s"),
     )  # fmt: skip
 
 
@@ -354,7 +365,7 @@ def consent_add(request: HttpRequest, reference: str) -> HttpResponse:
         request, reference,
         lambda: services.consent_record(principal=principal, reference=reference,
                                         person_id=person_id, raw=request.POST),
-        form_key="consent", bound=forms.ConsentForm(data=request.POST),
+        form_key="consent", bound=forms.ConsentForm(data=request.POST, auto_id="consent_%s"),
     )  # fmt: skip
 
 
@@ -381,7 +392,7 @@ def consent_withdraw(request: HttpRequest, reference: str, consent_id: int) -> H
 @require_POST
 def override_add(request: HttpRequest, reference: str) -> HttpResponse:
     principal = request_principal(request)
-    form = forms.OverrideForm(data=request.POST)
+    form = forms.OverrideForm(data=request.POST, auto_id="override_%s")
     if not form.is_valid():
         return _page(request, reference, errors={"override": services._errors(form)},
                      bound={"override": form}, status=422)  # fmt: skip

@@ -21,7 +21,7 @@ import copy
 import csv
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ import splink
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
+from splink.internals.exceptions import SplinkException
 
 from lifeline.people import names
 
@@ -94,6 +95,9 @@ class LinkageResult:
     threshold: float
     model_version: str
     bad_rows: list[BadRow] = field(default_factory=list)
+    # Every scored pair at p >= 0.5 (record_id_l, record_id_r, match_probability): the edges
+    # behind the range, kept so counts can be recomputed as records and decisions arrive.
+    pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
     model: LinkageModel | None = None
     # Trained parameters (Splink settings dict): store with the results so every link can be
     # explained and re-scored later; `Linker(df, settings=model_settings)` reloads it.
@@ -449,9 +453,19 @@ def train(linker: Linker, *, seed: int = 1) -> None:
     pairs it did not help choose (a field in the block rule cannot be learned in that pass).
     """
     training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [block_on("id_number"), block_on("phone", "name_key")], recall=PRIOR_RULE_RECALL
-    )
+    prior_rules: list[Any] = [block_on("id_number"), block_on("phone", "name_key")]
+    try:
+        training.estimate_probability_two_random_records_match(
+            prior_rules, recall=PRIOR_RULE_RECALL
+        )
+    except (ValueError, SplinkException) as exc:
+        # A small file can hold more passport/phone matches than the assumed recall allows
+        # (Splink refuses); then those rules are taken to find every match, a lower bound.
+        logger.warning("prior with recall %s refused (%s); using recall 1", PRIOR_RULE_RECALL, exc)
+        try:
+            training.estimate_probability_two_random_records_match(prior_rules, recall=1.0)
+        except (ValueError, SplinkException) as again:
+            logger.warning("prior left at Splink's default: %s", again)
     training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=seed)
     # EM blocks must be mostly true matches or EM drifts (at 100k records a name + birth-year
     # block is dominated by namesakes and the phone m value collapsed from 0.9 to 0.2), so
@@ -462,7 +476,7 @@ def train(linker: Linker, *, seed: int = 1) -> None:
             training.estimate_parameters_using_expectation_maximisation(
                 rule, max_pairs=EM_MAX_PAIRS
             )
-        except ValueError as exc:
+        except (ValueError, SplinkException) as exc:
             # On a small register a block can hold so few pairs that EM drives an m value to
             # zero and Splink refuses it. A failed pass leaves the settings mid-session (the
             # blocked-on comparison removed), so restore them and keep the other passes.
@@ -508,6 +522,9 @@ def cluster_average_linkage(
     pairs: pd.DataFrame,
     link_threshold: float,
     mean_threshold: float,
+    *,
+    must_link: Iterable[tuple[str, str]] = (),
+    cannot_link: Iterable[tuple[str, str]] = (),
 ) -> dict[str, str]:
     """Group records into persons without chaining namesakes together.
 
@@ -517,6 +534,12 @@ def cluster_average_linkage(
     groups merge only when the mean match probability over all their record pairs reaches
     `mean_threshold` (pairs never scored count as 0), i.e. average linkage. The person id is
     the smallest record id in the group, so it is stable for the same input.
+
+    Decisions made by people bind every run: `must_link` pairs start in one group (probability
+    1 between them) and `cannot_link` pairs never end in one group (probability 0, and no merge
+    that would join them). When the two conflict (A=B, B=C but A!=C) the cannot-link wins: an
+    unmerged person is visible and can be merged later, a wrongly merged victim disappears.
+    Record ids not in `record_ids` are ignored.
     """
     members: dict[str, list[str]] = {rid: [rid] for rid in record_ids}
     owner: dict[str, str] = {rid: rid for rid in record_ids}
@@ -525,6 +548,32 @@ def cluster_average_linkage(
         index=False
     ):
         probability[(left, right)] = probability[(right, left)] = float(prob)
+    forbidden: set[tuple[str, str]] = set()
+    for left, right in cannot_link:
+        if left in owner and right in owner:
+            forbidden |= {(left, right), (right, left)}
+            probability[(left, right)] = probability[(right, left)] = 0.0
+
+    def merge(group_a: str, group_b: str) -> None:
+        side_a, side_b = members[group_a], members[group_b]
+        if len(side_a) < len(side_b):
+            group_a, group_b, side_a, side_b = group_b, group_a, side_b, side_a
+        for record in side_b:
+            owner[record] = group_a
+        side_a.extend(side_b)
+        del members[group_b]
+
+    def clash(side_a: list[str], side_b: list[str]) -> bool:
+        return bool(forbidden) and any((x, y) in forbidden for x in side_a for y in side_b)
+
+    for left, right in must_link:
+        if left not in owner or right not in owner:
+            continue
+        probability[(left, right)] = probability[(right, left)] = 1.0
+        group_a, group_b = owner[left], owner[right]
+        if group_a != group_b and not clash(members[group_a], members[group_b]):
+            merge(group_a, group_b)
+
     links = pairs[pairs["match_probability"] >= link_threshold].sort_values(
         "match_probability", ascending=False, kind="stable"
     )
@@ -534,14 +583,9 @@ def cluster_average_linkage(
             continue
         side_a, side_b = members[group_a], members[group_b]
         total = sum(probability.get((x, y), 0.0) for x in side_a for y in side_b)
-        if total / (len(side_a) * len(side_b)) < mean_threshold:
+        if total / (len(side_a) * len(side_b)) < mean_threshold or clash(side_a, side_b):
             continue
-        if len(side_a) < len(side_b):
-            group_a, group_b, side_a, side_b = group_b, group_a, side_b, side_a
-        for record in side_b:
-            owner[record] = group_a
-        side_a.extend(side_b)
-        del members[group_b]
+        merge(group_a, group_b)
     person_id = {group: min(recs) for group, recs in members.items()}
     return {rid: person_id[owner[rid]] for rid in record_ids}
 
@@ -581,6 +625,8 @@ def link_records(
     backend_options: Mapping[str, Any] | None = None,
     seed: int = 1,
     keep_model: bool = True,
+    must_link: Iterable[tuple[str, str]] = (),
+    cannot_link: Iterable[tuple[str, str]] = (),
 ) -> LinkageResult:
     """Link records from all agencies into persons.
 
@@ -606,11 +652,21 @@ def link_records(
     pairs["unique_id_l"] = pairs["unique_id_l"].astype(str)
     pairs["unique_id_r"] = pairs["unique_id_r"].astype(str)
     record_ids = features["unique_id"].astype(str).tolist()
-    person_of = cluster_average_linkage(record_ids, pairs, threshold, CLUSTER_MEAN_THRESHOLD)
+    person_of = cluster_average_linkage(
+        record_ids,
+        pairs,
+        threshold,
+        CLUSTER_MEAN_THRESHOLD,
+        must_link=must_link,
+        cannot_link=cannot_link,
+    )
     point = pd.DataFrame({"record_id": record_ids})
     point["person_id"] = point["record_id"].map(person_of)
     point["cluster_confidence"] = _confidence(point, pairs, threshold).round(4)
     pairs = pairs[pairs["match_probability"] >= LOWER_THRESHOLD]
+    edges = pairs[["unique_id_l", "unique_id_r", "match_probability"]].rename(
+        columns={"unique_id_l": "record_id_l", "unique_id_r": "record_id_r"}
+    )
 
     review = pairs[pairs["match_probability"] < UPPER_THRESHOLD].copy()
     levels = _level_weights(linker)
@@ -642,6 +698,7 @@ def link_records(
         threshold=threshold,
         model_version=MODEL_VERSION,
         bad_rows=bad,
+        pairs=edges.reset_index(drop=True),
         model=model,
         model_settings=linker.misc.save_model_to_json(),
     )

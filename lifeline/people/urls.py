@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "people"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("review/", views.review_list, name="review_list"),
+    path("review/<int:pair_id>/", views.review_pair, name="review_pair"),
+    path("review/<int:pair_id>/decide/", views.review_decide, name="review_decide"),
+]

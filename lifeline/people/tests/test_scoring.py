@@ -1,0 +1,137 @@
+"""The Python scorer must agree with the Splink model it mirrors, level by level."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lifeline.people import linkage, scoring
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
+from benchmarks.khlink import generate
+
+
+@pytest.fixture(scope="module")
+def linked():
+    records = generate("standard", 1500, seed=5).drop(columns=["true_person_id"])
+    result = linkage.link_records(records, seed=5)
+    assert result.model is not None
+    scored = result.model.linker.inference.predict(threshold_match_probability=0.01)
+    predictions = scored.as_pandas_dataframe()
+    return records, result, predictions
+
+
+def test_levels_and_weights_match_splink(linked):
+    records, result, predictions = linked
+    feats = scoring.features_of(records.to_dict("records"))
+    parameters = scoring.Parameters.from_model(result.model_settings)
+    levels = linkage._level_weights(result.model.linker)
+    sample = predictions.sample(n=min(600, len(predictions)), random_state=1)
+    mismatches = []
+    for row in sample.to_dict("records"):
+        left, right = feats[str(row["unique_id_l"])], feats[str(row["unique_id_r"])]
+        ours = scoring.score_pair(left, right, parameters)
+        for name, evidence in ours.evidence.items():
+            weight = row[f"mw_{name}"]
+            options = levels[name]
+            same_weight = [label for w, label in options if math.isclose(w, weight, abs_tol=1e-6)]
+            if evidence.level not in same_weight and not (
+                evidence.status == scoring.MISSING and weight == 0
+            ):
+                mismatches.append((name, evidence.level, same_weight))
+        tf_adjust = sum(row[c] for c in row if c.startswith("mw_tf_adj_") and not pd.isna(row[c]))
+        assert ours.match_weight == pytest.approx(row["match_weight"] - tf_adjust, abs=0.01)
+    assert mismatches == []
+
+
+def test_term_frequency_adjustment_matches_splink(linked):
+    records, result, predictions = linked
+    feats = scoring.features_of(records.to_dict("records"))
+    parameters = scoring.Parameters.from_model(result.model_settings)
+    exact_name = predictions[predictions["mw_tf_adj_name"].fillna(0) != 0].head(50)
+    assert len(exact_name) > 10
+    for row in exact_name.to_dict("records"):
+        left, right = feats[str(row["unique_id_l"])], feats[str(row["unique_id_r"])]
+        tf = {
+            "name_key": row["tf_name_key_l"],
+            "name_skel": row["tf_name_skel_l"],
+            "phone": row["tf_phone_l"],
+            "province": row["tf_province_l"],
+            "destination": row["tf_destination_l"],
+        }
+
+        def lookup(column: str, _value: str, tf=tf) -> float | None:
+            value = tf.get(column)
+            return None if value is None or pd.isna(value) else float(value)
+
+        ours = scoring.score_pair(left, right, parameters, term_frequency=lookup)
+        assert ours.match_weight == pytest.approx(row["match_weight"], abs=0.05)
+
+
+def test_jaro_winkler_equals_duckdb_on_random_names():
+    import random
+
+    import duckdb
+
+    rng = random.Random(1)
+    words = [
+        ("".join(rng.choice("aeioukmnst") for _ in range(rng.randint(1, 10))),
+         "".join(rng.choice("aeioukmnst") for _ in range(rng.randint(1, 10))))
+        for _ in range(1000)
+    ]  # fmt: skip
+    con = duckdb.connect()
+    expected = con.execute(
+        "SELECT jaro_winkler_similarity(a, b) FROM (SELECT unnest($1) AS a, unnest($2) AS b)",
+        [[a for a, _ in words], [b for _, b in words]],
+    ).fetchall()
+    ours = [scoring.jaro_winkler(a, b) for a, b in words]
+    assert ours == pytest.approx([row[0] for row in expected], abs=1e-9)
+
+
+def test_jaro_winkler_known_values():
+    assert scoring.jaro_winkler("martha", "marhta") == pytest.approx(0.9611, abs=1e-4)
+    assert scoring.jaro_winkler("dixon", "dicksonx") == pytest.approx(0.8133, abs=1e-4)
+    assert scoring.jaro_winkler("", "abc") == 0.0
+    assert scoring.levenshtein("N1234567", "N1234557") == 1
+
+
+def test_default_weights_link_small_registers():
+    frame = pd.DataFrame(
+        [
+            {"record_id": "a", "name_latin": "Sok Heang", "dob": "1998", "phone": "012345678"},
+            {"record_id": "b", "name_khmer": "សុខ ហៀង", "dob": "1998-03-04", "phone": "012345678"},
+            {"record_id": "c", "name_latin": "Meas Dara", "dob": "1990"},
+        ]
+    )
+    result = scoring.link_records_default(frame)
+    person = dict(zip(result.clusters["record_id"], result.clusters["person_id"], strict=True))
+    assert person["a"] == person["b"] != person["c"]
+    assert result.persons == 2 and result.persons_range == (2, 2)
+    split = scoring.link_records_default(frame, cannot_link=[("b", "a")])
+    assert split.persons == 3
+
+
+def test_constraints_in_average_linkage():
+    pairs = pd.DataFrame(
+        {"unique_id_l": ["a", "b"], "unique_id_r": ["b", "c"], "match_probability": [0.95, 0.9]}
+    )
+    free = linkage.cluster_average_linkage(["a", "b", "c", "d"], pairs, 0.5, 0.4)
+    assert free == {"a": "a", "b": "a", "c": "a", "d": "d"}
+    kept_apart = linkage.cluster_average_linkage(
+        ["a", "b", "c", "d"], pairs, 0.5, 0.4, cannot_link=[("a", "c")]
+    )
+    assert kept_apart["a"] == kept_apart["b"] != kept_apart["c"]
+    forced = linkage.cluster_average_linkage(
+        ["a", "b", "c", "d"], pairs, 0.5, 0.4, must_link=[("d", "a")]
+    )
+    assert forced["d"] == forced["a"]
+    # A cannot-link beats a conflicting must-link.
+    conflict = linkage.cluster_average_linkage(
+        ["a", "b"], pairs.head(1), 0.5, 0.4, must_link=[("a", "b")], cannot_link=[("a", "b")]
+    )
+    assert conflict["a"] != conflict["b"]
