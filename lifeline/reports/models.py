@@ -1,0 +1,117 @@
+"""The differential-privacy budget: what each dataset may spend per data year, and every spend.
+
+`PrivacyBudget` is the counter that makes spending atomic: a release adds its ε with one
+conditional UPDATE (`spent + ε <= limit`), and a CHECK constraint refuses overspending even from
+code that forgets the condition. `PrivacyLedgerEntry` is the append-only history; the sum of its
+entries for a (dataset, year) equals the budget's `spent_micro`.
+
+ε is held as an integer number of micro-ε in the counter so that sums are exact on every database
+(SQLite would add decimals as floats).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from lifeline.accounts.models import User
+
+MICRO = 1_000_000
+
+
+def epsilon_per_table() -> Decimal:
+    """The most ε one table may spend (default 1; settings.LIFELINE_DP_EPSILON_PER_TABLE)."""
+    return Decimal(str(getattr(settings, "LIFELINE_DP_EPSILON_PER_TABLE", "1")))
+
+
+def epsilon_per_year() -> Decimal:
+    """ε per dataset and data year (default 10; settings.LIFELINE_DP_EPSILON_PER_YEAR)."""
+    return Decimal(str(getattr(settings, "LIFELINE_DP_EPSILON_PER_YEAR", "10")))
+
+
+def to_micro(epsilon: Decimal) -> int:
+    return int((epsilon * MICRO).to_integral_value())
+
+
+def from_micro(micro: int) -> Decimal:
+    return Decimal(micro) / MICRO
+
+
+class PrivacyBudget(models.Model):
+    """The ε one dataset may spend on releases about one data year, and how much is spent."""
+
+    dataset = models.CharField(_("dataset"), max_length=64)
+    year = models.PositiveSmallIntegerField(_("year"))
+    limit_micro = models.PositiveBigIntegerField(_("limit (micro-ε)"))
+    spent_micro = models.PositiveBigIntegerField(_("spent (micro-ε)"), default=0)
+
+    class Meta:
+        verbose_name = _("privacy budget")
+        verbose_name_plural = _("privacy budgets")
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "year"], name="reports_budget_one_per_year"),
+            models.CheckConstraint(
+                condition=Q(spent_micro__lte=F("limit_micro")), name="reports_budget_not_overspent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} {self.year}: {self.spent} / {self.limit}"
+
+    @property
+    def limit(self) -> Decimal:
+        return from_micro(self.limit_micro)
+
+    @property
+    def spent(self) -> Decimal:
+        return from_micro(self.spent_micro)
+
+    @property
+    def remaining(self) -> Decimal:
+        return from_micro(self.limit_micro - self.spent_micro)
+
+
+class PrivacyLedgerEntry(models.Model):
+    """One differentially private table released: its ε, mechanism, who released it and when."""
+
+    release = models.CharField(_("release"), max_length=64)
+    table = models.CharField(_("table"), max_length=64)
+    dataset = models.CharField(_("dataset"), max_length=64)
+    year = models.PositiveSmallIntegerField(_("year"))
+    epsilon = models.DecimalField(_("ε"), max_digits=9, decimal_places=6)
+    mechanism = models.CharField(_("mechanism"), max_length=64)
+    # How many rows one person may hold in the released data (the privacy unit is the person).
+    contributions = models.PositiveSmallIntegerField(_("contributions per person"))
+    created_at = models.DateTimeField(_("released at"))
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("released by")
+    )
+
+    class Meta:
+        verbose_name = _("privacy ledger entry")
+        verbose_name_plural = _("privacy ledger entries")
+        ordering = ["created_at", "id"]
+        constraints = [
+            # Releasing the same table again with fresh noise leaks more; reuse the first answer.
+            models.UniqueConstraint(
+                fields=["dataset", "year", "release", "table"], name="reports_ledger_once"
+            ),
+            models.CheckConstraint(condition=Q(epsilon__gt=0), name="reports_ledger_positive"),
+        ]
+        indexes = [models.Index(fields=["dataset", "year"])]
+
+    def __str__(self) -> str:
+        return f"{self.release}/{self.table} ε={self.epsilon}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("privacy ledger entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("privacy ledger entries are append-only")

@@ -1,0 +1,55 @@
+# ruff: noqa: E501  (Khmer strings are kept whole so translators can read them)
+"""Khmer for the reports app: charts, the annual report, the privacy ledger."""
+
+KM = {
+    # charts
+    "No data": "គ្មានទិន្នន័យ",
+    "x: not shown, to protect the people counted (fewer than 11, or would reveal such a count)": "x៖ មិនបង្ហាញ ដើម្បីការពារមនុស្សដែលត្រូវបានរាប់ (តិចជាង ១១ នាក់ ឬអាចបង្ហាញចំនួនបែបនេះ)",
+    "median days": "ចំនួនថ្ងៃ (មេដ្យាន)",
+    "median %(days)s days to the next step": "មេដ្យាន %(days)s ថ្ងៃ ដល់ជំហានបន្ទាប់",
+    "%(days)s days": "%(days)s ថ្ងៃ",
+    "%(count)s requests": "សំណើ %(count)s",
+    "%(share)s%% unanswered after 30 days": "%(share)s%% មិនទាន់បានឆ្លើយតបក្រោយ ៣០ ថ្ងៃ",
+    # units
+    "persons (deduplicated)": "មនុស្ស (ដកការរាប់ស្ទួនចេញ)",
+    "cases": "ករណី",
+    "help requests": "សំណើសុំជំនួយ",
+    "events": "ព្រឹត្តិការណ៍",
+    "days": "ថ្ងៃ",
+    # method
+    "Every figure states its unit. Persons are counted once across agencies after record linkage; cases, help requests and events are counted as records.": "តួលេខនីមួយៗបញ្ជាក់ពីឯកតារបស់វា។ មនុស្សម្នាក់ត្រូវបានរាប់តែម្តងគត់ នៅគ្រប់ស្ថាប័ន បន្ទាប់ពីការភ្ជាប់កំណត់ត្រា។ ករណី សំណើសុំជំនួយ និងព្រឹត្តិការណ៍ ត្រូវបានរាប់ជាកំណត់ត្រា។",
+    "Records belong to a period by the date of their first event, so a person helped in two years is counted in the first.": "កំណត់ត្រាស្ថិតក្នុងរយៈពេលណាមួយ តាមកាលបរិច្ឆេទនៃព្រឹត្តិការណ៍ដំបូងរបស់វា ដូច្នេះមនុស្សដែលបានទទួលជំនួយក្នុងរយៈពេលពីរឆ្នាំ ត្រូវបានរាប់នៅឆ្នាំដំបូង។",
+    "Record linkage is uncertain: the number of persons is given with the range between the strictest and the loosest accepted matching.": "ការភ្ជាប់កំណត់ត្រាមិនប្រាកដទាំងស្រុងទេ៖ ចំនួនមនុស្សត្រូវបានផ្តល់ជូន ជាមួយចន្លោះរវាងការផ្គូផ្គងតឹងរ៉ឹងបំផុត និងធូរបំផុតដែលអាចទទួលយកបាន។",
+    "To protect the people counted, no count from 1 to %(below)s is shown, and further cells are withheld where they would let a reader work such a count out; a published audit checks every table. Dates are shown by month at most, places by province at most.": "ដើម្បីការពារមនុស្សដែលត្រូវបានរាប់ គ្មានចំនួនពី ១ ដល់ %(below)s ត្រូវបានបង្ហាញទេ ហើយក្រឡាផ្សេងទៀតក៏ត្រូវបានលាក់ដែរ នៅពេលដែលវាអាចឱ្យអ្នកអានគណនារកចំនួនបែបនេះបាន។ សវនកម្មដែលបានផ្សព្វផ្សាយ ពិនិត្យតារាងនីមួយៗ។ កាលបរិច្ឆេទត្រូវបានបង្ហាញត្រឹមខែ ហើយទីកន្លែងត្រឹមខេត្ត។",
+    "Counts marked as noisy are differentially private (ε = %(epsilon)s per table): random noise is added so that no one person's presence can be inferred.": "ចំនួនដែលសម្គាល់ថាមានការរំខានចៃដន្យ គឺការពារដោយឯកជនភាពឌីផេរ៉ង់ស្យែល (ε = %(epsilon)s ក្នុងមួយតារាង)៖ តម្លៃចៃដន្យត្រូវបានបន្ថែម ដើម្បីកុំឱ្យគេអាចសន្និដ្ឋានពីវត្តមានរបស់មនុស្សណាម្នាក់បាន។",
+    # privacy ledger (admin)
+    "dataset": "សំណុំទិន្នន័យ",
+    "year": "ឆ្នាំ",
+    "limit (micro-ε)": "ដែនកំណត់ (មីក្រូ-ε)",
+    "spent (micro-ε)": "បានប្រើ (មីក្រូ-ε)",
+    "privacy budget": "ថវិកាឯកជនភាព",
+    "privacy budgets": "ថវិកាឯកជនភាព",
+    "release": "ការផ្សព្វផ្សាយ",
+    "table": "តារាង",
+    "ε": "ε",
+    "mechanism": "យន្តការ",
+    "contributions per person": "ចំនួនកំណត់ត្រាក្នុងមនុស្សម្នាក់",
+    "released at": "ផ្សព្វផ្សាយនៅ",
+    "released by": "ផ្សព្វផ្សាយដោយ",
+    "privacy ledger entry": "ធាតុបញ្ជីឯកជនភាព",
+    "privacy ledger entries": "ធាតុបញ្ជីឯកជនភាព",
+    # annual report
+    "Lifeline · figures state their unit, period and source": "Lifeline · តួលេខបញ្ជាក់ពីឯកតា រយៈពេល និងប្រភពរបស់វា",
+    "Public edition": "កំណែសាធារណៈ",
+    "Internal edition: not for publication": "កំណែផ្ទៃក្នុង៖ មិនសម្រាប់ផ្សព្វផ្សាយទេ",
+    "Persons helped": "មនុស្សដែលបានទទួលជំនួយ",
+    "Unit": "ឯកតា",
+    "Period": "រយៈពេល",
+    "by first event date": "តាមកាលបរិច្ឆេទព្រឹត្តិការណ៍ដំបូង",
+    "Source": "ប្រភព",
+    "Total": "សរុប",
+    "Method": "វិធីសាស្ត្រ",
+    "Year %(year)s": "ឆ្នាំ %(year)s",
+    "Produced %(date)s": "រៀបចំនៅ %(date)s",
+    "between %(low)s and %(high)s, depending on how strictly records of the same person are linked": "ចន្លោះពី %(low)s ដល់ %(high)s អាស្រ័យលើកម្រិតតឹងរ៉ឹងនៃការភ្ជាប់កំណត់ត្រារបស់មនុស្សតែមួយ",
+}
