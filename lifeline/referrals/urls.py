@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "referrals"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("send/<str:reference>/", views.send, name="send"),
+    path("<int:referral_id>/", views.detail, name="detail"),
+    path("<int:referral_id>/accept/", views.accept, name="accept"),
+    path("<int:referral_id>/decline/", views.decline, name="decline"),
+    path("<int:referral_id>/revoke/", views.revoke, name="revoke"),
+]
