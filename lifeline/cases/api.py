@@ -234,6 +234,25 @@ def case_get(request: HttpRequest, reference: str) -> dict[str, Any]:
     return _reload(request, reference)
 
 
+class CasePersonIn(Schema):
+    role: str = Field(..., max_length=10)
+    person_id: int | None = None
+    person: PersonIn | None = None
+
+
+@router.post("/cases/{reference}/persons", response={201: dict[str, Any]})
+def person_add(request: HttpRequest, reference: str, payload: CasePersonIn) -> Status:
+    principal = need(request, Capability.CASE_EDIT)
+    link = services.case_person_add(
+        principal=principal,
+        reference=reference,
+        role=payload.role,
+        person_id=payload.person_id,
+        person=payload.person.dict() if payload.person else None,
+    )
+    return Status(201, {"person_id": link.person_id, "role": link.role})
+
+
 @router.post("/cases/{reference}/transition", response=CaseOut)
 def case_transition(request: HttpRequest, reference: str, payload: TransitionIn) -> dict[str, Any]:
     principal = need(request, Capability.CASE_VIEW)  # workflow.py decides which role moves

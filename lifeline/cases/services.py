@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from lifeline.accounts.models import Agency, Membership, Role
@@ -257,22 +257,34 @@ def case_open(
 
 @transaction.atomic
 def case_person_add(
-    *, principal: Principal, reference: str, person_id: int, role: str
+    *,
+    principal: Principal,
+    reference: str,
+    role: str,
+    person_id: int | None = None,
+    person: Mapping[str, Any] | None = None,
 ) -> CasePerson:
-    """Link a co-victim or the reporter (a person record of the principal's agency)."""
+    """Link a co-victim or the reporter: an existing person record of the principal's agency,
+    or a new one entered here. A second victim is a co-victim."""
+    from lifeline.people import services as people_services
+
     case, _ = _case_for_write(principal, reference, section=Section.PERSONS)
-    if role not in PersonRole.values:
-        raise ValidationFailed({"role": ["Unknown role."]})
-    person = PersonRecord.objects.filter(pk=person_id, agency_id=_agency_id(principal)).first()
-    if person is None:
-        raise NotFound
-    try:
-        with transaction.atomic():
-            link = CasePerson.objects.create(case=case, person=person, role=role)
-    except IntegrityError:
-        raise Conflict("This person is already linked to the case.") from None
+    if role not in (PersonRole.CO_VICTIM, PersonRole.REPORTER):
+        raise ValidationFailed({"role": ["Choose co-victim or reporter."]})
+    if person_id is not None:
+        record = PersonRecord.objects.filter(pk=person_id, agency_id=_agency_id(principal)).first()
+        if record is None:
+            raise NotFound
+    elif person is not None:
+        record = people_services.person_record_create(principal=principal, data=dict(person))
+    else:
+        raise ValidationFailed({"person": ["Choose an existing person or enter a new one."]})
+    if case.persons.filter(person=record).exists():
+        raise Conflict("This person is already linked to the case.")
+    link = CasePerson.objects.create(case=case, person=record, role=role)
+    _touch(case, clock.now())
     _event(case, principal, "person_added", section=Section.PERSONS)
-    _audit(principal, AuditAction.RECORD_UPDATED, "case", case.pk, person=person.pk, role=role)
+    _audit(principal, AuditAction.RECORD_UPDATED, "case", case.pk, person=record.pk, role=role)
     return link
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
         views.authority_update,
         name="authority_update",
     ),
+    path("<str:reference>/persons/", views.person_add, name="person_add"),
     path("<str:reference>/tasks/", views.task_add, name="task_add"),
     path("<str:reference>/tasks/<int:task_id>/done/", views.task_done, name="task_done"),
     path("<str:reference>/consent/", views.consent_add, name="consent_add"),

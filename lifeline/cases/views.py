@@ -235,6 +235,7 @@ def _page(
             "authority_form": bound.get("authority")
             or forms.AuthorityRequestForm(auto_id="authority_%s"),
             "task_form": bound.get("task") or forms.TaskForm(),
+            "person_form": forms.PersonForm(auto_id="person_%s"),
             "override_form": bound.get("override") or forms.OverrideForm(auto_id="override_%s"),
             "errors": errors or {},
             "members": Membership.objects.filter(agency_id=case.owner_agency_id if access.is_owner
@@ -410,3 +411,24 @@ def plan_approve(request: HttpRequest, reference: str, plan_id: int) -> HttpResp
     principal = request_principal(request)
     return _after(request, reference, lambda: services.service_plan_approve(
         principal=principal, reference=reference, plan_id=plan_id))  # fmt: skip
+
+
+@requires(Capability.CASE_EDIT)
+@require_POST
+def person_add(request: HttpRequest, reference: str) -> HttpResponse:
+    """Add a co-victim or the reporter as a new person record of the agency."""
+    principal = request_principal(request)
+    form = forms.PersonForm(data=request.POST, auto_id="person_%s")
+    if not form.is_valid():
+        return _page(request, reference, errors={"person": services._errors(form)}, status=422)
+    return _after(
+        request,
+        reference,
+        lambda: services.case_person_add(
+            principal=principal,
+            reference=reference,
+            role=request.POST.get("role", ""),
+            person=form.cleaned_data,
+        ),
+        form_key="person",
+    )

@@ -267,3 +267,38 @@ def test_intake_officer_may_open_and_triage_but_not_verify(
     assert refused.json()["detail"] == "Your role may not make this change."
     assert Case.objects.get().state == "triaged"
     assert Role.INTAKE_OFFICER  # the role under test
+
+
+def test_co_victim_and_reporter_are_added_and_a_victim_role_is_refused(
+    client: Client, case_worker: User, agency_a: Agency, login_fully: Callable[..., object]
+) -> None:
+    headers = _bearer(case_worker, agency_a)
+    reference = client.post(
+        "/api/v1/cases", {"victim": {"name_latin": "Ros Chanthy"}},
+        content_type="application/json", **headers,
+    ).json()["reference"]  # fmt: skip
+    added = client.post(
+        f"/api/v1/cases/{reference}/persons",
+        {"role": "co_victim", "person": {"name_latin": "Ros Vanna", "date_of_birth": "2003"}},
+        content_type="application/json", **headers,
+    )  # fmt: skip
+    assert added.status_code == 201, added.content
+    refused = client.post(
+        f"/api/v1/cases/{reference}/persons",
+        {"role": "victim", "person": {"name_latin": "Someone Else"}},
+        content_type="application/json", **headers,
+    )  # fmt: skip
+    assert refused.status_code == 422
+    login_fully(client, case_worker)
+    form = client.post(
+        f"/cases/{reference}/persons/",
+        {"role": "reporter", "name_khmer": "រស់ សុខា", "sex": "male"},
+    )
+    assert form.status_code == 302
+    case = Case.objects.get(reference=reference)
+    assert sorted(case.persons.values_list("role", flat=True)) == [
+        "co_victim",
+        "reporter",
+        "victim",
+    ]
+    assert PersonRecord.objects.filter(agency=agency_a).count() == 3
