@@ -244,5 +244,4 @@ KM = {
     "Add a co-victim or the reporter": "បន្ថែមជនរងគ្រោះរួម ឬអ្នករាយការណ៍",
     "Add person": "បន្ថែមបុគ្គល",
     "Choose co-victim or reporter.": "សូមជ្រើសរើស ជនរងគ្រោះរួម ឬអ្នករាយការណ៍។",
-    "Open a case": "បើកករណីថ្មី",
 }
