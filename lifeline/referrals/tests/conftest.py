@@ -24,6 +24,16 @@ from lifeline.people.models import PersonRecord
 from lifeline.referrals import services
 from lifeline.referrals.models import Referral, ReferralNotice
 
+
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    """Service messages are translated (Khmer is the site default); assert on the English."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 WRITE_ACTIONS = (
     AuditAction.RECORD_CREATED,
     AuditAction.RECORD_UPDATED,
