@@ -212,6 +212,22 @@ def intake_max_rate(
     return (count_requests(database_url) - before) / elapsed, tool
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of the live processes in process group `pgid` (gunicorn and worker)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def wait_idle(database_url: str, quiet_seconds: float = 2.0, limit: float = 120.0) -> None:
     """Until no request has been stored for `quiet_seconds`: the server's queue is empty."""
     deadline = time.monotonic() + limit
@@ -306,10 +322,11 @@ def main() -> None:
     args = parser.parse_args()
 
     server_url = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+    load_at_start = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="lifeline-bench-"))
     result: dict[str, object] = {}
     try:
-        with scratch_database(server_url, "lifeline_bench") as url:
+        with scratch_database(server_url, "lifeline_intake_bench") as url:
             log("preparing database…")
             site = site_prepare(url, workdir)
             log(f"pgbench {args.seconds}s, {args.pgbench_clients} clients…")
@@ -321,9 +338,17 @@ def main() -> None:
                 # Warm up every worker (imports, connections) before measuring.
                 latency_at_rate(server.port, site.token, 50, 2)
                 log(f"intake at max rate {args.seconds}s…")
+                # CPU the server spends per stored request: unlike requests/s it does not
+                # depend on what else the machine is doing.
+                cpu_before, stored_before = group_cpu_seconds(server.pgid), count_requests(url)
                 rps, tool = intake_max_rate(server.port, site.token, url, args.seconds,
                                             args.connections, workdir)  # fmt: skip
                 wait_idle(url)
+                cpu_ms = (
+                    (group_cpu_seconds(server.pgid) - cpu_before)
+                    * 1000
+                    / max(1, count_requests(url) - stored_before)
+                )
                 # Below capacity first: after 100 req/s the server may still be draining a queue.
                 log(f"intake at {args.low_rate} req/s for {args.seconds}s…")
                 low = latency_at_rate(server.port, site.token, args.low_rate, args.seconds)
@@ -357,6 +382,8 @@ def main() -> None:
                 "sweep_backlog": args.sweep_backlog,
                 "sweep_ms_backlog": sweep["backlog_sweep_ms"],
                 "sweep_backlog_escalated": sweep["backlog_result"]["escalated"],
+                "server_cpu_ms_per_request": round(cpu_ms, 1),
+                "loadavg_1m_at_start": round(load_at_start, 1),
                 "load_tool": tool,
                 "gunicorn": f"{args.workers}x{args.threads}",
                 "pgbench_clients": args.pgbench_clients,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 
 from lifeline.audit.models import AuditAction
@@ -37,7 +38,8 @@ def _principal(request: HttpRequest) -> Principal:
 
 
 class SessionLimitsMiddleware:
-    """Idle (30 min) and absolute (12 h) session limits on the one clock; no-store caching."""
+    """Idle (30 min) and absolute (12 h) session limits on the one clock; no-store caching;
+    staff pages in the user's preferred language."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -47,7 +49,15 @@ class SessionLimitsMiddleware:
         try:
             self._enforce_limits(request)
             request.principal = SimpleLazyObject(lambda: _principal(request))  # type: ignore[attr-defined]
-            response = self.get_response(request)
+            language = _preferred_language(request)
+            if language is None:
+                response = self.get_response(request)
+            else:
+                # override, not activate: the thread's language is put back afterwards.
+                with translation.override(language):
+                    request.LANGUAGE_CODE = language
+                    response = self.get_response(request)
+                response.headers.setdefault("Content-Language", language)
         finally:
             context.reset_request_id(token)
         if getattr(request, "user", None) is not None and request.user.is_authenticated:
@@ -76,6 +86,20 @@ class SessionLimitsMiddleware:
             logout(request)
             return
         session[SESSION_SEEN_AT] = now.isoformat()
+
+
+def _preferred_language(request: HttpRequest) -> str | None:
+    """A logged-in user reads pages in their preferred language, unless they picked one with
+    the language switch (its cookie is an explicit choice and wins). The browser's
+    Accept-Language says less: a shared office computer may be set to either language."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    languages = dict(settings.LANGUAGES)
+    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) in languages:
+        return None
+    preferred = getattr(user, "preferred_language", "")
+    return preferred if preferred in languages else None
 
 
 class CapabilityMiddleware:

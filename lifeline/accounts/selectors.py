@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from lifeline.audit.models import AuditEvent
 
@@ -26,4 +26,9 @@ def audit_event_list(*, actor: Principal, limit: int = 200) -> list[AuditEvent]:
     """The latest audit events recorded in the actor's own agency."""
     if not actor.has(Capability.AUDIT_VIEW) or actor.agency is None:
         return []
-    return list(AuditEvent.objects.filter(agency_id=actor.agency.pk).order_by("-seq")[:limit])
+    # Events not yet linked into the chain have no seq: newest, so first.
+    return list(
+        AuditEvent.objects.filter(agency_id=actor.agency.pk).order_by(
+            F("seq").desc(nulls_first=True), "-id"
+        )[:limit]
+    )

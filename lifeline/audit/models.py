@@ -1,8 +1,10 @@
 """Append-only, hash-chained audit events.
 
-Rows hold ids, never names or free text about people. The database refuses UPDATE and DELETE on
-this table (triggers installed by migration 0002); the hash chain detects what a database owner
-could still do by hand.
+Rows hold ids, never names or free text about people. An event is inserted unlinked (no `seq`,
+`prev_hash`, `hash`) in the transaction of the change it describes; the linker gives it its place
+in the chain shortly after it commits (ADR 0006). The database refuses every UPDATE except that
+one NULL -> value linking step, and every DELETE (triggers, see `triggers.py`); the hash chain
+detects what a database owner could still do by hand.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models import Q
 
 
 class AuditAction(models.TextChoices):
@@ -41,7 +44,8 @@ class AuditAction(models.TextChoices):
 
 
 class AuditEvent(models.Model):
-    seq = models.BigIntegerField(unique=True)
+    # Chain position and hashes: NULL until the linker links the committed row (ADR 0006).
+    seq = models.BigIntegerField(unique=True, null=True, blank=True)
     occurred_at = models.DateTimeField()
     actor_id = models.BigIntegerField(null=True)
     agency_id = models.BigIntegerField(null=True)
@@ -51,18 +55,22 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=64, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     metadata = models.JSONField(default=dict)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    # NULL, not "": the triggers allow exactly the NULL -> value step, and "" is no hash.
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         indexes = [
             models.Index(fields=["target_type", "target_id"]),
             models.Index(fields=["actor_id", "occurred_at"]),
             models.Index(fields=["agency_id", "occurred_at"]),
+            # The linker's work list; stays tiny because rows leave it within seconds.
+            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="audit_unlinked_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.target_type}:{self.target_id}"
+        where = f"#{self.seq}" if self.seq is not None else f"unlinked id {self.pk}"
+        return f"{where} {self.action} {self.target_type}:{self.target_id}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -74,7 +82,8 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """One row: the last sequence number and hash. Locking it serialises chain appends."""
+    """One row: the last linked sequence number and hash. Only the linker locks it, so linking
+    is serialised while the audited writes themselves are not."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)

@@ -1,24 +1,37 @@
-"""Writing and verifying the audit trail.
+"""Writing, linking and verifying the audit trail.
 
 `audit_record` must run inside the caller's transaction: if the audit row cannot be written, the
-change (or the read) it describes must not happen either. It locks the chain head row, which
-serialises appends so every event has exactly one predecessor.
+change (or the read) it describes must not happen either. It only inserts the event, *unlinked*:
+it takes no lock, so audited writes all over the system run side by side (ADR 0006).
+
+`audit_link` gives committed unlinked events their place in the hash chain, in id order, under
+the chain head's row lock. The worker runs it every second; `audit_verify` and `audit_anchor`
+run it first, so what they report covers every event committed before they started.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
-from lifeline.core import clock, context
+from lifeline.core import clock, context, periodic
 
 from . import chain
 from .models import AuditChainHead, AuditEvent
+
+logger = logging.getLogger(__name__)
+
+LINKER_JOB = "audit-linker"
+LINKER_EVERY_SECONDS = 1.0
+# Health turns red when an event has waited this long to be linked, or the linker this long to run.
+LINKER_STALE_SECONDS = 60
+LINK_BATCH = 5000
 
 
 class AuditActor(Protocol):
@@ -62,6 +75,36 @@ def _check_metadata(metadata: dict[str, Any]) -> None:
                 raise ValueError(f"audit metadata {key!r} must be flat")
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One event of a batch written by `audit_record_many` (same meaning as the keywords of
+    `audit_record`)."""
+
+    action: str
+    target_type: str = ""
+    target_id: object = ""
+    metadata: dict[str, Any] | None = None
+    agency_id: int | None = None
+
+
+def _fields(actor: AuditActor, entry: AuditEntry) -> dict[str, Any]:
+    metadata = dict(entry.metadata or {})
+    _check_metadata(metadata)
+    return {
+        "occurred_at": clock.now(),
+        "actor_id": actor.user_id,
+        "agency_id": entry.agency_id if entry.agency_id is not None else actor.agency_id,
+        "role": actor.role_label,
+        "action": str(entry.action),
+        "target_type": entry.target_type,
+        "target_id": "" if entry.target_id in (None, "") else str(entry.target_id),
+        "request_id": context.request_id(),
+        # JSON-clean values, so the row reads back exactly as written (the linker hashes what
+        # the database returns).
+        "metadata": json.loads(json.dumps(metadata)),
+    }
+
+
 def audit_record(
     *,
     actor: AuditActor,
@@ -71,34 +114,141 @@ def audit_record(
     metadata: dict[str, Any] | None = None,
     agency_id: int | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, inside the current transaction (opened if none)."""
-    metadata = dict(metadata or {})
-    _check_metadata(metadata)
-    with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
-        seq = head.last_seq + 1
-        occurred_at = clock.now()
-        fields = {
-            "seq": seq,
-            "occurred_at": occurred_at,
-            "actor_id": actor.user_id,
-            "agency_id": agency_id if agency_id is not None else actor.agency_id,
-            "role": actor.role_label,
-            "action": str(action),
-            "target_type": target_type,
-            "target_id": "" if target_id in (None, "") else str(target_id),
-            "request_id": context.request_id(),
-            "metadata": metadata,
-        }
-        # Round-trip metadata through JSON so the hash covers exactly what the database returns.
-        fields["metadata"] = json.loads(json.dumps(metadata))
-        digest = chain.link(head.last_hash, chain.canonical(**fields))  # type: ignore[arg-type]
-        event = AuditEvent.objects.create(prev_hash=head.last_hash, hash=digest, **fields)
-        head.last_seq = seq
-        head.last_hash = digest
-        head.save(update_fields=["last_seq", "last_hash"])
-    return event
+    """Write one event in the current transaction (autocommitted if none). It takes no lock:
+    `audit_link` gives it its place in the chain once committed; until then its `seq` and
+    hashes are NULL."""
+    entry = AuditEntry(action, target_type, target_id, metadata, agency_id)
+    return AuditEvent.objects.create(**_fields(actor, entry))
 
+
+def audit_record_many(*, actor: AuditActor, entries: Sequence[AuditEntry]) -> list[AuditEvent]:
+    """Write several events by one actor in one INSERT (e.g. every escalation of a sweep batch),
+    in the current transaction. Nothing is written if any entry is refused."""
+    rows = [AuditEvent(**_fields(actor, entry)) for entry in entries]
+    return AuditEvent.objects.bulk_create(rows) if rows else []
+
+
+# --- linking ------------------------------------------------------------------------------
+
+_CONTENT_FIELDS = (
+    "id",
+    "occurred_at",
+    "actor_id",
+    "agency_id",
+    "role",
+    "action",
+    "target_type",
+    "target_id",
+    "request_id",
+    "metadata",
+)
+
+
+def _locked_head() -> AuditChainHead:
+    """The head row, locked until the end of the transaction: one linker at a time."""
+    head = AuditChainHead.objects.select_for_update().filter(id=1).first()
+    if head is not None:
+        return head
+    try:
+        with transaction.atomic():
+            AuditChainHead.objects.create(id=1)
+    except IntegrityError:
+        pass  # another linker created it first; we wait for its lock below
+    return AuditChainHead.objects.select_for_update().get(id=1)
+
+
+def _write_links(links: list[tuple[int, int, str, str]]) -> None:
+    """(id, seq, prev_hash, hash) for each row; only rows still unlinked are touched."""
+    updated = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for start in range(0, len(links), 1000):
+                part = links[start : start + 1000]
+                values = ", ".join(["(%s::bigint, %s::bigint, %s, %s)"] * len(part))
+                # Only placeholders are formatted in; every value is a bound parameter.
+                sql = (
+                    "UPDATE audit_auditevent AS e "  # noqa: S608
+                    "SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash "
+                    f"FROM (VALUES {values}) AS v(id, seq, prev_hash, hash) "
+                    "WHERE e.id = v.id AND e.seq IS NULL"
+                )
+                cursor.execute(
+                    sql,
+                    [value for link in part for value in link],
+                )
+                updated += cursor.rowcount
+        else:
+            for pk, seq, prev_hash, digest in links:
+                cursor.execute(
+                    "UPDATE audit_auditevent SET seq = %s, prev_hash = %s, hash = %s "
+                    "WHERE id = %s AND seq IS NULL",
+                    [seq, prev_hash, digest, pk],
+                )
+                updated += cursor.rowcount
+    if updated != len(links):
+        # Under the head lock nobody else links; a difference means the table changed behind
+        # our back. Roll back rather than leave a chain with holes.
+        raise RuntimeError(f"audit linker updated {updated} of {len(links)} rows")
+
+
+def audit_link(*, batch: int = LINK_BATCH) -> int:
+    """Link every committed, unlinked event into the chain; return how many were linked.
+
+    Order is id order among the rows visible now. A row that commits late (a lower id after
+    higher ones were linked) is linked in a later round, after them: the chain order is link
+    order, which `seq` records and the hashes cover.
+    """
+    linked = 0
+    while True:
+        with transaction.atomic():
+            head = _locked_head()
+            rows = list(
+                AuditEvent.objects.filter(seq__isnull=True)
+                .order_by("id")
+                .values_list(*_CONTENT_FIELDS)[:batch]
+            )
+            if not rows:
+                return linked
+            seq, prev = head.last_seq, head.last_hash
+            links = []
+            for pk, *content in rows:
+                seq += 1
+                fields = dict(zip(_CONTENT_FIELDS[1:], content, strict=True))
+                digest = chain.link(prev, chain.canonical(seq=seq, **fields))
+                links.append((pk, seq, prev, digest))
+                prev = digest
+            _write_links(links)
+            head.last_seq, head.last_hash = seq, prev
+            head.save(update_fields=["last_seq", "last_hash"])
+        linked += len(rows)
+        if len(rows) < batch:
+            return linked
+
+
+def audit_link_job() -> dict[str, Any]:
+    return {"linked": audit_link()}
+
+
+def linker_check() -> tuple[bool, dict[str, object]]:
+    """Red when the linker has not run for 60 s, or an event has waited 60 s to be linked:
+    events that wait are not yet protected by the chain."""
+    now = clock.now()
+    beat = periodic.last_beat(LINKER_JOB)
+    oldest = (
+        AuditEvent.objects.filter(seq__isnull=True)
+        .order_by("id")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    waited = round(max(0.0, (now - oldest).total_seconds()), 1) if oldest else 0.0
+    if beat is None:
+        return False, {"error": "audit linker has never run", "oldest_unlinked_seconds": waited}
+    age = round((now - beat.beat_at).total_seconds(), 1)
+    ok = age <= LINKER_STALE_SECONDS and waited <= LINKER_STALE_SECONDS
+    return ok, {"seconds_since_beat": age, "oldest_unlinked_seconds": waited}
+
+
+# --- verifying ----------------------------------------------------------------------------
 
 _ROW_FIELDS = (
     "id",
@@ -118,15 +268,35 @@ _ROW_FIELDS = (
 
 
 def _rows() -> Iterator[tuple[Any, ...]]:
-    return AuditEvent.objects.order_by("seq").values_list(*_ROW_FIELDS).iterator(chunk_size=5000)
+    return (
+        AuditEvent.objects.filter(seq__isnull=False)
+        .order_by("seq")
+        .values_list(*_ROW_FIELDS)
+        .iterator(chunk_size=5000)
+    )
 
 
-def audit_verify(*, anchor_file: Path | None = None) -> chain.VerifyResult:
-    """Walk the whole chain; then check the end against the head row and any exported anchors.
+def audit_verify(*, anchor_file: Path | None = None, link: bool = True) -> chain.VerifyResult:
+    """Link what is committed, walk the whole chain, then check its end against the head row
+    and any exported anchors.
 
     A forger who rewrites rows *and* the head can only be caught by an anchor exported earlier
     (`lifeline audit anchor`), which is why anchors should be sent off the machine.
     """
+    if link:
+        audit_link()
+    if connection.in_atomic_block:
+        return _verify_consistent(anchor_file)
+    # One snapshot for the walk and the head: the worker links new rows every second, and a
+    # head read after a long walk would otherwise look like rows added to the end.
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return _verify_consistent(anchor_file)
+
+
+def _verify_consistent(anchor_file: Path | None) -> chain.VerifyResult:
     result = chain.verify_rows(_rows())
     if not result.ok:
         return result
@@ -165,7 +335,9 @@ def audit_verify(*, anchor_file: Path | None = None) -> chain.VerifyResult:
 
 
 def audit_anchor() -> dict[str, Any]:
-    """The current head, to be exported off the machine (another agency, paper, offline disk)."""
+    """The current head, after linking what is committed, to be exported off the machine
+    (another agency, paper, offline disk)."""
+    audit_link()
     head = AuditChainHead.objects.filter(id=1).first()
     return {
         "seq": head.last_seq if head else 0,

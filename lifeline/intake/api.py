@@ -13,7 +13,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Header, Router, Schema
+from ninja import Header, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from pydantic import Field
@@ -109,7 +109,7 @@ def create_request(
     request: HttpRequest,
     payload: RequestIn,
     idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=8, max_length=128),
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     client: ApiClient = request.auth  # type: ignore[attr-defined]
     raw = payload.dict()
     channel = raw.pop("channel")
@@ -118,8 +118,8 @@ def create_request(
     try:
         data = services.request_input_clean(raw, channel=channel)
     except ValidationFailed as exc:
-        return 422, {"detail": [{"loc": ["body", k], "msg": m} for k, v in exc.errors.items()
-                                for m in v]}  # fmt: skip
+        return Status(422, {"detail": [{"loc": ["body", k], "msg": m}
+                                       for k, v in exc.errors.items() for m in v]})  # fmt: skip
     try:
         result = services.help_request_create(
             actor=ApiActor(client),
@@ -129,11 +129,13 @@ def create_request(
             source=str(client.agency_id),
         )
     except Conflict as exc:
-        return 422, {"detail": [{"loc": ["header", "Idempotency-Key"], "msg": str(exc)}]}
+        return Status(422, {"detail": [{"loc": ["header", "Idempotency-Key"], "msg": str(exc)}]})
     except DatabaseError:
         # Nothing was committed: say so, so the client retries with the same key.
-        return 503, {"detail": "temporarily unavailable; retry with the same Idempotency-Key"}
-    return (201 if result.created else 200), _out(result.request)
+        return Status(
+            503, {"detail": "temporarily unavailable; retry with the same Idempotency-Key"}
+        )
+    return Status(201 if result.created else 200, _out(result.request))
 
 
 @router.get(
@@ -141,7 +143,7 @@ def create_request(
     response={200: RequestOut, 404: ErrorOut},
     summary="Status of a request this client's agency sent or holds",
 )
-def get_request(request: HttpRequest, reference: str) -> tuple[int, dict[str, Any]]:
+def get_request(request: HttpRequest, reference: str) -> Status[dict[str, Any]]:
     client: ApiClient = request.auth  # type: ignore[attr-defined]
     found = (
         HelpRequest.objects.filter(reference=reference[:16])
@@ -149,5 +151,5 @@ def get_request(request: HttpRequest, reference: str) -> tuple[int, dict[str, An
         .first()
     )
     if found is None:
-        return 404, {"detail": "Not Found"}
-    return 200, _out(found)
+        return Status(404, {"detail": "Not Found"})
+    return Status(200, _out(found))

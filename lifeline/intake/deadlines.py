@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -19,24 +19,34 @@ class DeadlinePolicy:
     working_days: str = "0123456"
 
 
-def _is_open(local: datetime, policy: DeadlinePolicy) -> bool:
-    if str(local.weekday()) not in policy.working_days:
-        return False
+_Shift = tuple[datetime, datetime]
+
+
+def _shift_starting(day: date, policy: DeadlinePolicy, zone: ZoneInfo) -> _Shift | None:
+    """The open period that starts on `day` (local), in UTC; None on a day off.
+
+    A period belongs to the day it opens: with opens 20:00 and closes 06:00, Friday's night
+    shift runs to Saturday 06:00 even when Saturday is a day off. Opening and closing at the
+    same time means open around the clock on working days.
+    """
+    if str(day.weekday()) not in policy.working_days:
+        return None
     assert policy.opens_at is not None and policy.closes_at is not None  # noqa: S101
-    return policy.opens_at <= local.time() < policy.closes_at
+    start = datetime.combine(day, policy.opens_at, tzinfo=zone)
+    closing_day = day if policy.closes_at > policy.opens_at else day + timedelta(days=1)
+    end = datetime.combine(closing_day, policy.closes_at, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def _next_opening(local: datetime, policy: DeadlinePolicy) -> datetime:
-    assert policy.opens_at is not None  # noqa: S101
-    candidate = local
-    for _ in range(8):
-        opening = candidate.replace(
-            hour=policy.opens_at.hour, minute=policy.opens_at.minute, second=0, microsecond=0
-        )
-        if opening > local and str(opening.weekday()) in policy.working_days:
-            return opening
-        candidate = (candidate + timedelta(days=1)).replace(hour=0, minute=0)
-    return local  # no working day configured: treat as always open
+def _current_or_next_shift(at: datetime, policy: DeadlinePolicy, zone: ZoneInfo) -> _Shift | None:
+    """The open period containing `at`, else the next one to open (None if there is none)."""
+    today = at.astimezone(zone).date()
+    # Yesterday first: its night shift may still be running.
+    for offset in range(-1, 8):
+        shift = _shift_starting(today + timedelta(days=offset), policy, zone)
+        if shift is not None and shift[1] > at:
+            return shift
+    return None
 
 
 def first_response_deadline(
@@ -45,7 +55,8 @@ def first_response_deadline(
     """Urgent requests: received + urgent_minutes, around the clock (a life may be at stake).
 
     Other requests: normal_minutes of *open* time when operating hours are set, so a message at
-    midnight is due a few hours after the office opens, not in the middle of the night.
+    midnight is due a few hours after the office opens, not in the middle of the night. Hours
+    may cross midnight (a night line open 20:00-06:00).
     """
     if urgent:
         return received_at + timedelta(minutes=policy.urgent_minutes)
@@ -53,20 +64,18 @@ def first_response_deadline(
     if policy.opens_at is None or policy.closes_at is None or not policy.working_days:
         return received_at + budget
     zone = ZoneInfo(policy.timezone)
-    cursor = received_at.astimezone(zone)
-    for _ in range(400):  # bounded: a year of working days at most
-        if not _is_open(cursor, policy):
-            cursor = _next_opening(cursor, policy)
-            if not _is_open(cursor, policy):
-                return received_at + budget
-        closing = cursor.replace(
-            hour=policy.closes_at.hour, minute=policy.closes_at.minute, second=0, microsecond=0
-        )
-        available = closing - cursor
+    cursor = received_at.astimezone(UTC)
+    for _ in range(800):  # bounded: a year of working days at most
+        shift = _current_or_next_shift(cursor, policy, zone)
+        if shift is None:  # no working day configured: treat as always open
+            return received_at + budget
+        start, end = shift
+        cursor = max(cursor, start)
+        available = end - cursor
         if budget <= available:
             return (cursor + budget).astimezone(received_at.tzinfo)
         budget -= available
-        cursor = closing
+        cursor = end
     return received_at + timedelta(minutes=policy.normal_minutes)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from lifeline.accounts.policies import Capability
 from lifeline.accounts.principal import Principal
@@ -13,16 +13,44 @@ from lifeline.core.crypto import blind_index
 from lifeline.core.errors import NotFound
 
 from . import validation
-from .models import OPEN_STATUSES, Escalation, HelpRequest, Notification, SearchToken
+from .models import (
+    OPEN_STATUSES,
+    Escalation,
+    EscalationLevel,
+    HelpRequest,
+    Notification,
+    SearchToken,
+)
 
 MAX_LISTED_IDS = 200
 
 
+def escalated_to(agency_id: int) -> QuerySet[Escalation]:
+    """Escalations that reached `agency_id` as the partner agency (the ladder's last rung)."""
+    return Escalation.objects.filter(
+        target_agency_id=agency_id, target=EscalationLevel.PARTNER_AGENCY
+    )
+
+
 def visible_to(actor: Principal) -> QuerySet[HelpRequest]:
-    """Every help request the actor may see: their own agency's, if they hold request.view."""
+    """Every help request the actor may see, if they hold request.view: their own agency's, and
+    those escalated to their agency as the partner agency (and no other of that agency's)."""
     if not actor.has(Capability.REQUEST_VIEW) or actor.agency is None:
         return HelpRequest.objects.none()
-    return HelpRequest.objects.filter(assigned_agency=actor.agency)
+    own = Q(assigned_agency=actor.agency)
+    partner = escalated_to(actor.agency.pk)
+    # Most agencies are nobody's partner: keep their queries on the plain agency index.
+    if not partner.exists():
+        return HelpRequest.objects.filter(own)
+    return HelpRequest.objects.filter(own | Q(pk__in=partner.values("request_id")))
+
+
+def access_via(actor: Principal, request: HelpRequest) -> dict[str, str]:
+    """Audit metadata saying a request was reached through a partner escalation, not as the
+    agency holding it, so reviewers can tell the two apart."""
+    if actor.agency is not None and request.assigned_agency_id != actor.agency.pk:
+        return {"via": "partner_escalation"}
+    return {}
 
 
 def _audit_listing(actor: Principal, action: str, rows: list[HelpRequest]) -> None:
@@ -63,7 +91,7 @@ def request_get(*, actor: Principal, reference: str) -> HelpRequest:
         raise NotFound
     audit_record(
         actor=actor, action=AuditAction.RECORD_VIEWED, target_type="help_request",
-        target_id=found.pk,
+        target_id=found.pk, metadata=access_via(actor, found),
     )  # fmt: skip
     return found
 

@@ -26,12 +26,18 @@ from lifeline.accounts.models import Agency, Membership, Role, User
 from lifeline.accounts.policies import Capability
 from lifeline.accounts.principal import Principal
 from lifeline.audit.models import AuditAction
-from lifeline.audit.services import AuditActor, SystemActor, audit_record
+from lifeline.audit.services import (
+    AuditActor,
+    AuditEntry,
+    SystemActor,
+    audit_record,
+    audit_record_many,
+)
 from lifeline.core import clock
 from lifeline.core.crypto import blind_index
 from lifeline.core.errors import Conflict, NotFound, ValidationFailed
 
-from . import deadlines, reference, validation
+from . import deadlines, policies, reference, selectors, validation
 from .models import (
     LADDER,
     Channel,
@@ -158,16 +164,7 @@ def request_input_clean(raw: Mapping[str, Any], *, channel: str) -> RequestInput
 
 def intake_policy(agency: Agency) -> tuple[IntakeSettings, deadlines.DeadlinePolicy]:
     conf, _ = IntakeSettings.objects.get_or_create(agency=agency)
-    return conf, deadlines.DeadlinePolicy(
-        urgent_minutes=conf.urgent_minutes,
-        normal_minutes=conf.normal_minutes,
-        urgent_step_minutes=conf.urgent_step_minutes,
-        normal_step_minutes=conf.normal_step_minutes,
-        timezone=conf.timezone,
-        opens_at=conf.opens_at,
-        closes_at=conf.closes_at,
-        working_days=conf.working_days,
-    )
+    return conf, _policy_of(conf)
 
 
 def default_intake_agency() -> Agency:
@@ -332,14 +329,12 @@ def _outbox(kind: str, dedupe: str, request_id: int, user_ids: list[int], now: d
 
 
 def _locked_request(actor: Principal, request_id: int) -> HelpRequest:
+    """The request, row-locked, if the actor may act on it (its agency's staff, or a partner
+    agency it was escalated to); NotFound otherwise, the same as for a request that is not."""
     if not actor.has(Capability.REQUEST_ACT) or actor.agency is None:
         raise NotFound
-    found = (
-        HelpRequest.objects.select_for_update()
-        .filter(pk=request_id, assigned_agency=actor.agency)
-        .first()
-    )
-    if found is None:
+    found = selectors.visible_to(actor).select_for_update().filter(pk=request_id).first()
+    if found is None or not policies.can_act_on_request(actor, found):
         raise NotFound
     return found
 
@@ -359,14 +354,18 @@ def help_request_acknowledge(*, actor: Principal, request_id: int) -> HelpReques
             action=AuditAction.REQUEST_ACKNOWLEDGED,
             target_type="help_request",
             target_id=request.pk,
+            metadata=selectors.access_via(actor, request),
         )
     return request
 
 
 @transaction.atomic
 def help_request_assign(*, actor: Principal, request_id: int, user_id: int) -> HelpRequest:
-    """Assign to a member of the same agency who can act on requests."""
+    """Assign to a member of the agency holding the request who can act on requests. A partner
+    agency that was alerted may answer the request but not hand it to someone."""
     request = _locked_request(actor, request_id)
+    if not policies.can_assign_request(actor, request):
+        raise ValidationFailed({"user": ["Only the agency holding this request assigns it."]})
     allowed_roles = [Role.INTAKE_OFFICER, Role.CASE_WORKER, Role.SUPERVISOR]
     if user_id not in _members(request.assigned_agency, allowed_roles):
         raise ValidationFailed({"user": ["This person cannot take requests in your agency."]})
@@ -411,116 +410,197 @@ def help_request_respond(*, actor: Principal, request_id: int) -> HelpRequest:
             action=AuditAction.REQUEST_RESPONDED,
             target_type="help_request",
             target_id=request.pk,
+            metadata=selectors.access_via(actor, request),
         )
     return request
 
 
 # --- the sweeper --------------------------------------------------------------------------
 
-
-def _recipients(
-    request: HelpRequest, level_code: str, conf: IntakeSettings
-) -> tuple[Agency, list[int]]:
-    agency = request.assigned_agency
-    if level_code == EscalationLevel.ASSIGNED_OFFICER:
-        if request.assigned_user_id:
-            return agency, [request.assigned_user_id]
-        return agency, _members(agency, [Role.INTAKE_OFFICER])
-    if level_code == EscalationLevel.SUPERVISORS:
-        return agency, _members(agency, [Role.SUPERVISOR])
-    if level_code == EscalationLevel.AGENCY_ADMIN:
-        return agency, _members(agency, [Role.AGENCY_ADMIN])
-    partner = conf.partner_agency or agency
-    return partner, _members(partner, [Role.SUPERVISOR, Role.AGENCY_ADMIN])
+SWEEP_BATCH = 500
+_LADDER_ROLES = (Role.INTAKE_OFFICER, Role.SUPERVISOR, Role.AGENCY_ADMIN)
+_Policies = dict[int, tuple[IntakeSettings, deadlines.DeadlinePolicy]]
+_Members = dict[tuple[int, str], list[int]]
 
 
-def sweep(*, batch: int = 50) -> dict[str, int]:
+def sweep(*, batch: int = SWEEP_BATCH) -> dict[str, int]:
     """Escalate every request past its deadline with no first response.
 
     Reads only rows whose `next_escalation_at` has passed (an index range), so the cost follows
-    the number of requests due, not the number open. Batches stay small because each escalation
-    takes the audit chain lock, and intake must not wait behind a long backlog. Each level is a
-    unique row: running the sweep twice, or two sweepers at once, records it once.
+    the number of requests due, not the number open. Each batch is one transaction of a fixed
+    number of queries: the due rows (locked, skipping rows another sweeper holds), settings and
+    members of their agencies, the levels already recorded, then one bulk insert each of
+    escalations, outbox messages and audit events and one bulk update of the requests. Each
+    level is a unique row and the request's level moves in the same transaction: running the
+    sweep twice, or two sweepers at once, records it once.
     """
     now = clock.now()
     escalated = 0
     looked_at = 0
-    settings_cache: dict[int, tuple[IntakeSettings, deadlines.DeadlinePolicy]] = {}
-    # Who is notified at a level depends only on the agency (unless the request is assigned to
-    # someone); one membership query per agency and level per sweep, not one per request.
-    recipients_cache: dict[tuple[int, str], tuple[Agency, list[int]]] = {}
+    # Settings and members change rarely; one read per agency per sweep, not per request.
+    by_agency: _Policies = {}
+    members: _Members = {}
     last_id = 0
     while True:
         with transaction.atomic():
-            due = HelpRequest.objects.filter(
-                next_escalation_at__lte=now, first_response_at__isnull=True, pk__gt=last_id
-            ).order_by("pk")
+            due = (
+                HelpRequest.objects.filter(
+                    next_escalation_at__lte=now, first_response_at__isnull=True, pk__gt=last_id
+                )
+                .order_by("pk")
+                .only(
+                    "id", "assigned_agency_id", "assigned_user_id", "deadline_at",
+                    "escalation_level", "next_escalation_at", "is_urgent",
+                )
+            )  # fmt: skip
             if connection.vendor == "postgresql":
                 due = due.select_for_update(skip_locked=True)
-            rows = list(due.select_related("assigned_agency")[:batch])
-            for request in rows:
-                if request.assigned_agency_id not in settings_cache:
-                    settings_cache[request.assigned_agency_id] = intake_policy(
-                        request.assigned_agency
-                    )
-                conf, policy = settings_cache[request.assigned_agency_id]
-                escalated += _escalate(request, now, conf, policy, recipients_cache)
-            looked_at += len(rows)
+            rows = list(due[:batch])
+            if rows:
+                escalated += _escalate_batch(rows, now, by_agency, members)
+        looked_at += len(rows)
         if len(rows) < batch:
             break
         last_id = rows[-1].pk
     return {"looked_at": looked_at, "escalated": escalated}
 
 
-def _escalate(
-    request: HelpRequest,
-    now: datetime,
-    conf: IntakeSettings,
-    policy: deadlines.DeadlinePolicy,
-    recipients_cache: dict[tuple[int, str], tuple[Agency, list[int]]] | None = None,
-) -> int:
-    max_level = len(LADDER) if conf.partner_agency_id else len(LADDER) - 1
-    levels = deadlines.levels_due(
-        now, request.deadline_at, request.escalation_level, max_level,
-        urgent=request.is_urgent, policy=policy,
-    )  # fmt: skip
-    made = 0
-    for level in levels:
-        code = LADDER[level - 1]
-        cache_key = (request.assigned_agency_id, str(code))
-        if request.assigned_user_id and code == EscalationLevel.ASSIGNED_OFFICER:
-            target_agency, users = _recipients(request, code, conf)
-        elif recipients_cache is not None and cache_key in recipients_cache:
-            target_agency, users = recipients_cache[cache_key]
-        else:
-            target_agency, users = _recipients(request, code, conf)
-            if recipients_cache is not None:
-                recipients_cache[cache_key] = (target_agency, users)
-        _escalation, created = Escalation.objects.get_or_create(
-            request=request,
-            level=level,
-            defaults={"target": code, "target_agency": target_agency,
-                      "notified_user_ids": users, "created_at": now},
-        )  # fmt: skip
-        if created:
-            made += 1
-            _outbox("escalation", f"esc:{request.pk}:{level}", request.pk, users, now)
-            audit_record(actor=SWEEPER, action=AuditAction.REQUEST_ESCALATED,
-                         target_type="help_request", target_id=request.pk,
-                         agency_id=request.assigned_agency_id,
-                         metadata={"level": level, "target": str(code)})  # fmt: skip
-    top = max(levels) if levels else request.escalation_level
-    following = top + 1
-    next_at = (
-        deadlines.escalation_due_at(request.deadline_at, following, urgent=request.is_urgent,
-                                    policy=policy)
-        if following <= max_level
-        else None
-    )  # fmt: skip
-    HelpRequest.objects.filter(pk=request.pk).update(
-        escalation_level=top, next_escalation_at=next_at
+def _policy_of(conf: IntakeSettings) -> deadlines.DeadlinePolicy:
+    return deadlines.DeadlinePolicy(
+        urgent_minutes=conf.urgent_minutes,
+        normal_minutes=conf.normal_minutes,
+        urgent_step_minutes=conf.urgent_step_minutes,
+        normal_step_minutes=conf.normal_step_minutes,
+        timezone=conf.timezone,
+        opens_at=conf.opens_at,
+        closes_at=conf.closes_at,
+        working_days=conf.working_days,
     )
-    return made
+
+
+def _load_policies(agency_ids: set[int], by_agency: _Policies) -> None:
+    missing = agency_ids - by_agency.keys()
+    if not missing:
+        return
+    for conf in IntakeSettings.objects.filter(agency_id__in=missing):
+        by_agency[conf.agency_id] = (conf, _policy_of(conf))
+    for agency_id in missing - by_agency.keys():  # an agency that never saved its settings
+        conf, _ = IntakeSettings.objects.get_or_create(agency_id=agency_id)
+        by_agency[agency_id] = (conf, _policy_of(conf))
+
+
+def _load_members(agency_ids: set[int], members: _Members, loaded: set[int]) -> None:
+    missing = agency_ids - loaded
+    if not missing:
+        return
+    found: dict[tuple[int, str], set[int]] = {}
+    for agency_id, role, user_id in Membership.objects.filter(
+        agency_id__in=missing, role__in=_LADDER_ROLES, is_active=True, user__is_active=True
+    ).values_list("agency_id", "role", "user_id"):
+        found.setdefault((agency_id, role), set()).add(user_id)
+    for agency_id in missing:
+        for role in _LADDER_ROLES:
+            members[(agency_id, role)] = sorted(found.get((agency_id, role), set()))
+    loaded |= missing
+
+
+def _recipients(
+    request: HelpRequest, code: str, conf: IntakeSettings, members: _Members
+) -> tuple[int, list[int]]:
+    """(agency notified, users notified) at one rung of the ladder."""
+    agency_id = request.assigned_agency_id
+    if code == EscalationLevel.ASSIGNED_OFFICER:
+        if request.assigned_user_id:
+            return agency_id, [request.assigned_user_id]
+        return agency_id, members[(agency_id, Role.INTAKE_OFFICER)]
+    if code == EscalationLevel.SUPERVISORS:
+        return agency_id, members[(agency_id, Role.SUPERVISOR)]
+    if code == EscalationLevel.AGENCY_ADMIN:
+        return agency_id, members[(agency_id, Role.AGENCY_ADMIN)]
+    partner_id = conf.partner_agency_id or agency_id
+    users = members[(partner_id, Role.SUPERVISOR)] + members[(partner_id, Role.AGENCY_ADMIN)]
+    return partner_id, sorted(set(users))
+
+
+def _escalate_batch(
+    rows: list[HelpRequest], now: datetime, by_agency: _Policies, members: _Members
+) -> int:
+    """Record every level now due on each (locked) request; return how many were recorded."""
+    _load_policies({r.assigned_agency_id for r in rows}, by_agency)
+    partners = {conf.partner_agency_id for conf, _ in by_agency.values() if conf.partner_agency_id}
+    loaded = {agency_id for agency_id, _role in members}
+    _load_members({r.assigned_agency_id for r in rows} | partners, members, loaded)
+    # Normally empty: a level exists only if the request's own level already counts it. Read
+    # anyway, so a request whose level fell behind its escalations heals instead of failing.
+    recorded = set(
+        Escalation.objects.filter(request_id__in=[r.pk for r in rows]).values_list(
+            "request_id", "level"
+        )
+    )
+    escalations: list[Escalation] = []
+    messages: list[OutboxMessage] = []
+    events: list[AuditEntry] = []
+    for request in rows:
+        conf, policy = by_agency[request.assigned_agency_id]
+        max_level = len(LADDER) if conf.partner_agency_id else len(LADDER) - 1
+        levels = deadlines.levels_due(
+            now, request.deadline_at, request.escalation_level, max_level,
+            urgent=request.is_urgent, policy=policy,
+        )  # fmt: skip
+        for level in levels:
+            if (request.pk, level) in recorded:
+                continue
+            code = LADDER[level - 1]
+            target_agency_id, users = _recipients(request, code, conf, members)
+            escalations.append(
+                Escalation(request_id=request.pk, level=level, target=code,
+                           target_agency_id=target_agency_id, notified_user_ids=users,
+                           created_at=now)
+            )  # fmt: skip
+            messages.append(
+                OutboxMessage(kind="escalation", dedupe_key=f"esc:{request.pk}:{level}",
+                              payload={"request_id": request.pk, "user_ids": users},
+                              created_at=now, available_at=now)
+            )  # fmt: skip
+            events.append(
+                AuditEntry(AuditAction.REQUEST_ESCALATED, "help_request", request.pk,
+                           {"level": level, "target": str(code)}, request.assigned_agency_id)
+            )  # fmt: skip
+        top = max(levels) if levels else request.escalation_level
+        following = top + 1
+        request.escalation_level = top
+        request.next_escalation_at = (
+            deadlines.escalation_due_at(request.deadline_at, following,
+                                        urgent=request.is_urgent, policy=policy)
+            if following <= max_level
+            else None
+        )  # fmt: skip
+    Escalation.objects.bulk_create(escalations)
+    OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+    audit_record_many(actor=SWEEPER, entries=events)
+    _save_levels(rows)
+    return len(escalations)
+
+
+def _save_levels(rows: list[HelpRequest]) -> None:
+    """Write each request's level and next sweep time in one statement."""
+    if connection.vendor != "postgresql":
+        HelpRequest.objects.bulk_update(rows, ["escalation_level", "next_escalation_at"])
+        return
+    # bulk_update builds a CASE branch per row, which costs more Python time than the whole
+    # rest of a 500-row batch; three arrays cost the same for any batch size.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE intake_helprequest AS r "
+            "SET escalation_level = v.level, next_escalation_at = v.next_at "
+            "FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[]) AS v(id, level, next_at) "
+            "WHERE r.id = v.id",
+            [
+                [r.pk for r in rows],
+                [r.escalation_level for r in rows],
+                [r.next_escalation_at for r in rows],
+            ],
+        )
 
 
 def sweep_job() -> dict[str, Any]:

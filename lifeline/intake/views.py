@@ -187,7 +187,8 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     members = []
-    if policies.can_act_on_request(actor, found):
+    can_assign = policies.can_assign_request(actor, found)
+    if can_assign:
         members = list(
             Membership.objects.filter(
                 agency=found.assigned_agency, is_active=True,
@@ -198,6 +199,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         request, "intake/detail.html",
         {"r": found, "escalations": selectors.request_escalations(request=found),
          "can_act": policies.can_act_on_request(actor, found), "members": members,
+         "can_assign": can_assign, "partner_view": bool(selectors.access_via(actor, found)),
          "now": clock.now(), "country_name": COUNTRY_NAMES.get(found.country, found.country)},
     )  # fmt: skip
 

@@ -30,6 +30,6 @@ def workdir() -> Iterator[Path]:
 
 @pytest.fixture
 def crash_site(pg_server_url: str, workdir: Path) -> Iterator[Site]:
-    """A fresh, migrated database (lifeline_crash_<random>, dropped afterwards)."""
-    with scratch_database(pg_server_url, "lifeline_crash") as url:
+    """A fresh, migrated database (lifeline_intake_crash_<random>, dropped afterwards)."""
+    with scratch_database(pg_server_url, "lifeline_intake_crash") as url:
         yield site_prepare(url, workdir)

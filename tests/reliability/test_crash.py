@@ -3,13 +3,23 @@ killed (-9) under load and restarted over its stale pid file, and when one web w
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from .harness import LoadGenerator, Server, Site, duplicate_references, stored_by_key
+from .harness import (
+    PYTHON,
+    REPO,
+    LoadGenerator,
+    Server,
+    Site,
+    duplicate_references,
+    query,
+    stored_by_key,
+)
 
 REQUESTS = 2400
 RATE = 150.0  # per second: about 16 s of load
@@ -77,6 +87,21 @@ def test_kill_9_of_server_group_and_of_one_worker_loses_no_acknowledged_request(
         assert all(stored_after[o.key] == [o.reference] for o in outcomes)
         assert duplicate_references(crash_site.database_url) == 0
 
+        # The audit trail came through the kills whole: one creation event per stored request
+        # (a killed transaction leaves neither), and the chain, linked after commit, verifies.
+        created_events = query(
+            crash_site.database_url,
+            "SELECT count(*), count(DISTINCT target_id) FROM audit_auditevent "
+            "WHERE action = 'record.created' AND target_type = 'help_request'",
+        )[0]
+        assert tuple(created_events) == (REQUESTS, REQUESTS)
+        verify = subprocess.run(
+            [PYTHON, "-m", "lifeline.cli", "audit", "verify"], cwd=REPO, env=crash_site.env,
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert verify.returncode == 0, verify.stderr
+        assert verify.stdout.startswith("audit chain OK: "), verify.stdout
+
         statuses: dict[int, int] = {}
         for attempt in load.attempts:
             statuses[attempt.status] = statuses.get(attempt.status, 0) + 1
@@ -87,7 +112,7 @@ def test_kill_9_of_server_group_and_of_one_worker_loses_no_acknowledged_request(
             f"stored={len(stored_after)} missing=0 duplicates=0 attempts={len(load.attempts)} "
             f"statuses={dict(sorted(statuses.items()))} "
             f"server_starts={server.starts} killed_worker={events['killed_worker']} "
-            f"elapsed={time.monotonic() - started:.1f}s"
+            f"elapsed={time.monotonic() - started:.1f}s; {verify.stdout.strip()[:40]}"
         )
     finally:
         server.stop()

@@ -68,7 +68,7 @@ def make_request(db: None) -> Callable[..., HelpRequest]:
 def staff_client(login_fully: Callable[..., object]) -> Callable[[User], Client]:
     """staff_client(user) -> a test client logged in with password and TOTP, reading English.
 
-    English via Accept-Language: the console does not (yet) follow the user's preferred language.
+    Pages follow the user's preferred language, which is English for factory-made users.
     """
 
     def make(user: User) -> Client:

@@ -193,6 +193,23 @@ def test_api_docs_render_from_local_files_without_any_cdn(client):
     assert "cdn" not in html.lower()
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")
+def test_every_answer_is_built_without_deprecated_tuple_returns(client, token, agency_a):
+    """django-ninja warns (and will refuse) when a view returns (status, body) tuples."""
+    created = post(client, token, BODY, "key-dep-0001")
+    again = post(client, token, BODY, "key-dep-0001")
+    other = {**BODY, "narrative": "Another text (synthetic)."}
+    conflict = post(client, token, other, "key-dep-0001")
+    invalid = post(client, token, {**BODY, "reporter_type": "robot"}, "key-dep-0002")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    found = client.get(f"{URL}/{created.json()['reference']}", **headers)
+    missing = client.get(f"{URL}/LL-2222-2222", **headers)
+
+    assert [r.status_code for r in (created, again, conflict, invalid, found, missing)] == [
+        201, 200, 422, 422, 200, 404,
+    ]  # fmt: skip
+
+
 # --- concurrency (PostgreSQL only: SQLite serialises writers) ---------------------------------
 
 

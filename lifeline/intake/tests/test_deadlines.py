@@ -16,6 +16,10 @@ PP = ZoneInfo("Asia/Phnom_Penh")
 ALWAYS = DeadlinePolicy()
 # Office hours 08:00-17:00, Monday to Friday.
 OFFICE = DeadlinePolicy(opens_at=time(8, 0), closes_at=time(17, 0), working_days="01234")
+# A night line: 20:00-06:00, every night.
+NIGHT = DeadlinePolicy(opens_at=time(20, 0), closes_at=time(6, 0))
+# The same night line, with shifts opening Monday to Friday only.
+WEEKNIGHTS = DeadlinePolicy(opens_at=time(20, 0), closes_at=time(6, 0), working_days="01234")
 
 
 def pp(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -101,6 +105,79 @@ def test_deadline_keeps_the_timezone_it_was_given():
 
     assert deadline == datetime(2025, 3, 4, 6, 0, tzinfo=UTC)
     assert deadline.tzinfo == UTC
+
+
+# --- operating hours that cross midnight ---------------------------------------------------
+
+
+def test_night_line_request_in_the_evening_is_due_after_midnight():
+    tuesday_9pm = pp(2025, 3, 4, 21, 0)
+
+    assert first_response_deadline(tuesday_9pm, urgent=False, policy=NIGHT) == pp(2025, 3, 5, 1, 0)
+
+
+def test_night_line_request_before_dawn_carries_over_to_the_next_evening():
+    wednesday_4am = pp(2025, 3, 5, 4, 0)  # 2 h left of Tuesday's shift, 2 h on Wednesday's
+
+    assert first_response_deadline(wednesday_4am, urgent=False, policy=NIGHT) == pp(
+        2025, 3, 5, 22, 0
+    )
+
+
+def test_night_line_request_in_the_day_counts_from_the_evening_opening():
+    wednesday_noon = pp(2025, 3, 5, 12, 0)
+
+    assert first_response_deadline(wednesday_noon, urgent=False, policy=NIGHT) == pp(
+        2025, 3, 6, 0, 0
+    )
+
+
+def test_night_line_request_exactly_at_closing_waits_for_the_evening():
+    wednesday_6am = pp(2025, 3, 5, 6, 0)
+
+    assert first_response_deadline(wednesday_6am, urgent=False, policy=NIGHT) == pp(
+        2025, 3, 6, 0, 0
+    )
+
+
+def test_a_night_shift_belongs_to_the_day_it_opens():
+    friday_11pm = pp(2025, 3, 7, 23, 0)  # Friday's shift runs into Saturday morning
+
+    assert first_response_deadline(friday_11pm, urgent=False, policy=WEEKNIGHTS) == pp(
+        2025, 3, 8, 3, 0
+    )
+
+
+def test_night_line_closed_at_the_weekend_resumes_on_monday_evening():
+    saturday_9pm = pp(2025, 3, 8, 21, 0)  # no shift opens on Saturday or Sunday
+    monday_2am = pp(2025, 3, 10, 2, 0)  # would be Sunday's shift: closed
+
+    assert first_response_deadline(saturday_9pm, urgent=False, policy=WEEKNIGHTS) == pp(
+        2025, 3, 11, 0, 0
+    )
+    assert first_response_deadline(monday_2am, urgent=False, policy=WEEKNIGHTS) == pp(
+        2025, 3, 11, 0, 0
+    )
+
+
+def test_night_line_budget_longer_than_a_shift_spans_several_nights():
+    policy = DeadlinePolicy(opens_at=time(20, 0), closes_at=time(6, 0), normal_minutes=25 * 60)
+    tuesday_8pm = pp(2025, 3, 4, 20, 0)  # 10 h Tue night, 10 h Wed night, 5 h Thu night
+
+    assert first_response_deadline(tuesday_8pm, urgent=False, policy=policy) == pp(2025, 3, 7, 1, 0)
+
+
+def test_opening_and_closing_at_the_same_time_means_open_all_day_on_working_days():
+    policy = DeadlinePolicy(opens_at=time(0, 0), closes_at=time(0, 0), working_days="01234")
+    saturday_noon = pp(2025, 3, 8, 12, 0)
+    tuesday_10pm = pp(2025, 3, 4, 22, 0)
+
+    assert first_response_deadline(saturday_noon, urgent=False, policy=policy) == pp(
+        2025, 3, 10, 4, 0
+    )
+    assert first_response_deadline(tuesday_10pm, urgent=False, policy=policy) == pp(
+        2025, 3, 5, 2, 0
+    )
 
 
 def test_escalation_levels_follow_the_deadline_one_step_apart():

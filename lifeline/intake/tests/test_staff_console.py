@@ -20,7 +20,7 @@ REFERENCE_LINK = re.compile(r'href="/intake/r/(LL-[0-9A-Z-]+)/"')
 
 def audit_actions(**filters: object) -> list[str]:
     return list(
-        AuditEvent.objects.filter(**filters).order_by("seq").values_list("action", flat=True)
+        AuditEvent.objects.filter(**filters).order_by("id").values_list("action", flat=True)
     )
 
 

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from lifeline.audit.models import AuditAction, AuditEvent
 from lifeline.core import clock, periodic
@@ -343,13 +345,16 @@ def test_sweep_command_escalates_delivers_and_writes_the_heartbeat(frozen, staff
     assert beat.detail == {"looked_at": 1, "escalated": 1}
     assert Escalation.objects.filter(request=request).count() == 1
     assert not OutboxMessage.objects.filter(delivered_at__isnull=True).exists()
+    # Linked too, for sites that run only cron: the creation and the escalation events.
+    assert not AuditEvent.objects.filter(seq__isnull=True).exists()
+    assert Heartbeat.objects.get(name="audit-linker").detail == {"linked": 2}
 
 
 def test_health_is_green_while_the_sweeper_beats_and_red_when_it_is_over_60_seconds_old(
     db, frozen, client
 ):
-    periodic.beat("worker")
-    periodic.beat("sweeper")
+    for name in ["worker", *periodic.JOBS]:
+        periodic.beat(name)
     clock.advance(timedelta(seconds=60))
 
     fresh = client.get("/health")
@@ -357,14 +362,18 @@ def test_health_is_green_while_the_sweeper_beats_and_red_when_it_is_over_60_seco
     assert fresh.status_code == 200
     assert fresh.json()["checks"]["sweeper"] == {"ok": True, "seconds_since_beat": 60.0}
 
-    periodic.beat("worker")
+    for name in ["worker", *periodic.JOBS]:
+        if name != "sweeper":
+            periodic.beat(name)
     clock.advance(timedelta(seconds=1))
     stale = client.get("/health")
 
     assert stale.status_code == 503
     assert stale.json()["status"] == "red"
     assert stale.json()["checks"]["sweeper"] == {"ok": False, "seconds_since_beat": 61.0}
-    assert stale.json()["checks"]["worker"]["ok"] is True
+    assert [name for name, check in stale.json()["checks"].items() if not check["ok"]] == [
+        "sweeper"
+    ]
 
 
 @pytest.mark.django_db
@@ -377,14 +386,89 @@ def test_health_is_red_when_the_sweeper_never_ran(client):
     assert response.json()["checks"]["sweeper"] == {"ok": False, "error": "sweeper has never run"}
 
 
-def test_partner_agency_is_notified_but_cannot_open_the_request(
-    frozen, staffed, other_agency_user, staff_client, make_request
+# --- bulk escalation -------------------------------------------------------------------------
+
+
+def _sweep_queries() -> tuple[dict[str, int], int]:
+    with CaptureQueriesContext(connection) as queries:
+        result = services.sweep()
+    return result, len(queries)
+
+
+def test_a_sweep_costs_the_same_number_of_queries_for_3_or_30_due_requests(
+    frozen, staffed, make_request
+):
+    for _ in range(3):
+        make_request(staffed, is_child="1")
+    clock.advance(timedelta(minutes=15))
+    small, small_queries = _sweep_queries()
+    for _ in range(30):
+        make_request(staffed, is_child="1")
+    clock.advance(timedelta(minutes=15))  # the first 3 reach level 2, the 30 new ones level 1
+
+    large, large_queries = _sweep_queries()
+
+    assert (small["escalated"], large["escalated"]) == (3, 33)
+    assert large_queries == small_queries
+    assert Escalation.objects.count() == 36
+    assert AuditEvent.objects.filter(action=AuditAction.REQUEST_ESCALATED).count() == 36
+    assert OutboxMessage.objects.filter(kind="escalation").count() == 36
+
+
+def test_a_sweep_in_small_batches_escalates_every_due_request_once(frozen, staffed, make_request):
+    requests = [make_request(staffed, is_child="1") for _ in range(5)]
+    clock.advance(timedelta(minutes=15))
+
+    assert services.sweep(batch=2) == {"looked_at": 5, "escalated": 5}
+    assert services.sweep(batch=2) == {"looked_at": 0, "escalated": 0}
+    assert sorted(Escalation.objects.values_list("request_id", "level")) == sorted(
+        (r.pk, 1) for r in requests
+    )
+
+
+def test_a_request_whose_level_fell_behind_its_escalations_is_not_escalated_twice(
+    frozen, staffed, make_request
 ):
     request = make_request(staffed, is_child="1")
-    clock.advance(timedelta(hours=2))
+    clock.advance(timedelta(minutes=30))
     services.sweep()
-    services.outbox_deliver()
+    # As if the level update had been lost: the request says 0, levels 1 and 2 exist.
+    HelpRequest.objects.filter(pk=request.pk).update(
+        escalation_level=0, next_escalation_at=T0 + timedelta(minutes=15)
+    )
 
-    assert Notification.objects.filter(user=other_agency_user, request=request).exists()
-    client = staff_client(other_agency_user)
-    assert client.get(f"/intake/r/{request.reference}/").status_code == 404
+    result = services.sweep()
+
+    assert result == {"looked_at": 1, "escalated": 0}
+    assert [level for level, *_ in levels(request)] == [1, 2]
+    request.refresh_from_db()
+    assert (request.escalation_level, request.next_escalation_at) == (
+        2,
+        T0 + timedelta(minutes=45),
+    )
+    assert AuditEvent.objects.filter(action=AuditAction.REQUEST_ESCALATED).count() == 2
+
+
+def test_one_sweep_over_two_agencies_notifies_each_agencys_own_staff(
+    frozen, staffed, intake_officer, other_agency_user, make_request
+):
+    here = make_request(staffed, is_child="1")
+    there = make_request(other_agency_user.memberships.get().agency, is_child="1")
+    clock.advance(timedelta(minutes=30))
+
+    services.sweep()
+
+    assert levels(there) == [
+        (1, EscalationLevel.ASSIGNED_OFFICER, there.assigned_agency_id, []),
+        (2, EscalationLevel.SUPERVISORS, there.assigned_agency_id, [other_agency_user.pk]),
+    ]
+    assert levels(here)[0][3] == [intake_officer.pk]
+    agencies = dict(
+        AuditEvent.objects.filter(
+            action=AuditAction.REQUEST_ESCALATED, metadata__level=2
+        ).values_list("target_id", "agency_id")
+    )
+    assert agencies == {
+        str(here.pk): here.assigned_agency_id,
+        str(there.pk): there.assigned_agency_id,
+    }

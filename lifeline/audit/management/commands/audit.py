@@ -1,4 +1,5 @@
-"""`lifeline audit verify [--anchors FILE]` and `lifeline audit anchor [--append FILE]`."""
+"""`lifeline audit verify [--anchors FILE]`, `lifeline audit anchor [--append FILE]` and
+`lifeline audit link` (what the worker does every second, for cron or by hand)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from lifeline.audit.services import audit_anchor, audit_verify
+from lifeline.audit.services import LINKER_JOB, audit_anchor, audit_link, audit_verify
+from lifeline.core import periodic
 
 
 class Command(BaseCommand):
@@ -20,8 +22,14 @@ class Command(BaseCommand):
         verify.add_argument("--anchors", type=Path, help="file of anchors exported earlier")
         anchor = sub.add_parser("anchor", help="print the current head as one JSON line")
         anchor.add_argument("--append", type=Path, help="also append it to this file")
+        sub.add_parser("link", help="link committed events into the chain now")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "link":
+            linked = audit_link()
+            periodic.beat(LINKER_JOB, {"linked": linked})
+            self.stdout.write(f"linked {linked} events")
+            return
         if options["action"] == "anchor":
             line = json.dumps(audit_anchor(), sort_keys=True)
             if options.get("append"):
