@@ -21,6 +21,7 @@ from .models import (
     Decision,
     LinkEdge,
     ManualDecision,
+    PersonCluster,
     PersonRecord,
     ReviewPair,
     ReviewStatus,
@@ -296,3 +297,42 @@ def review_pair_get(*, principal: Principal, pair_id: int) -> ReviewPair:
         },
     )
     return pair
+
+
+def cluster_get(
+    *, principal: Principal, cluster_id: int
+) -> tuple[PersonCluster, list[PersonRecord]]:
+    """One person cluster with its current records, for a reviewer who holds one of them.
+
+    The read of every record's identity is audited; anyone else gets NotFound (also audited).
+    """
+    cluster = PersonCluster.objects.filter(pk=cluster_id, is_active=True).first()
+    records = (
+        list(
+            PersonRecord.objects.filter(
+                memberships__cluster_id=cluster_id, memberships__is_current=True
+            )
+            .select_related("agency")
+            .order_by("pk")
+        )
+        if cluster is not None
+        else []
+    )
+    if cluster is None or not policies.can_review_records(
+        principal, {r.agency_id for r in records}
+    ):
+        audit_record(
+            actor=principal,
+            action=AuditAction.ACCESS_DENIED,
+            target_type="person_cluster",
+            metadata={"lookup": "id"},
+        )
+        raise NotFound
+    audit_record(
+        actor=principal,
+        action=AuditAction.RECORD_VIEWED,
+        target_type="person_cluster",
+        target_id=cluster.pk,
+        metadata={"records": [r.pk for r in records][:200]},
+    )
+    return cluster, records

@@ -17,7 +17,7 @@ from lifeline.accounts.principal import request_principal
 from lifeline.core.errors import Conflict, NotFound, ValidationFailed
 
 from . import scoring, selectors, services
-from .models import PersonRecord
+from .models import ClusterMembership, PersonRecord
 
 STATUS_LABELS = {
     scoring.AGREE: gettext_lazy("agree"),
@@ -130,8 +130,14 @@ def review_pair(request: HttpRequest, pair_id: int) -> HttpResponse:
         pair = selectors.review_pair_get(principal=actor, pair_id=pair_id)
     except NotFound:
         raise Http404 from None
+    current = dict(
+        ClusterMembership.objects.filter(
+            record_id__in=[pair.record_a_id, pair.record_b_id], is_current=True
+        ).values_list("record_id", "cluster_id")
+    )
     context = {
         "pair": pair,
+        "clusters": [current.get(pair.record_a_id), current.get(pair.record_b_id)],
         "rows": _rows(pair.record_a, pair.record_b, pair.evidence or {}),
         "errors": {},
         "reason": "",
@@ -170,3 +176,53 @@ def review_decide(request: HttpRequest, pair_id: int) -> HttpResponse:
     else:
         messages.success(request, _("Recorded: not the same person."))
     return redirect("people:review_list")
+
+
+def _cluster_page(
+    request: HttpRequest, cluster_id: int, *, errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> HttpResponse:  # fmt: skip
+    actor = request_principal(request)
+    try:
+        cluster, records = selectors.cluster_get(principal=actor, cluster_id=cluster_id)
+    except NotFound:
+        raise Http404 from None
+    return render(
+        request,
+        "people/cluster.html",
+        {"cluster": cluster, "records": records, "errors": errors or {}},
+        status=status,
+    )
+
+
+@requires(Capability.DEDUP_REVIEW)
+def cluster_detail(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    """One person as linkage sees them: every record, with merge and split."""
+    return _cluster_page(request, cluster_id)
+
+
+@requires(Capability.DEDUP_REVIEW)
+@require_POST
+def cluster_change(request: HttpRequest, cluster_id: int, action: str) -> HttpResponse:
+    actor = request_principal(request)
+    reason = request.POST.get("reason", "")
+    try:
+        if action == "split":
+            ids = [int(v) for v in request.POST.getlist("record_ids") if v.isdigit()]
+            new = services.cluster_split(
+                principal=actor, cluster_id=cluster_id, record_ids=ids, reason=reason
+            )
+            return redirect("people:cluster", cluster_id=new.pk)
+        if action == "merge":
+            other = request.POST.get("other_cluster", "")
+            if not other.isdigit():
+                raise ValidationFailed({"other_cluster": [_("Enter the number of the person.")]})
+            kept = services.cluster_merge(
+                principal=actor, cluster_a_id=cluster_id, cluster_b_id=int(other), reason=reason
+            )
+            return redirect("people:cluster", cluster_id=kept.pk)
+    except NotFound:
+        raise Http404 from None
+    except ValidationFailed as exc:
+        return _cluster_page(request, cluster_id, errors=exc.errors, status=422)
+    raise Http404

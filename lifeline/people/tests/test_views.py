@@ -137,3 +137,54 @@ def test_every_people_string_has_a_khmer_translation():
     assert "Possible duplicates" in msgids and "Pair %(n)s" in msgids
     missing = sorted(m for m in msgids if m not in module.KM)
     assert missing == []
+
+
+def _cluster_of(record_id):
+    from lifeline.people.models import ClusterMembership
+
+    return ClusterMembership.objects.get(record_id=record_id, is_current=True).cluster_id
+
+
+def test_reviewer_merges_two_people_and_splits_them_again(
+    client, login_fully, supervisor, agency_a, agency_b, make_record
+):
+    first = make_record(agency_a, name_latin="Chan Dara", province="Kampot", sex="male")
+    second = make_record(agency_b, name_latin="Nov Sreymom", province="Takeo", sex="female")
+    a, b = _cluster_of(first.pk), _cluster_of(second.pk)
+    assert a != b
+    login_fully(client, supervisor)
+    page = client.get(f"/people/clusters/{a}/")
+    assert page.status_code == 200 and "Chan Dara" in page.content.decode()
+    assert AuditEvent.objects.filter(action="record.viewed", target_type="person_cluster").exists()
+
+    no_reason = client.post(f"/people/clusters/{a}/merge/", {"other_cluster": b, "reason": ""})
+    assert no_reason.status_code == 422
+    assert _cluster_of(first.pk) != _cluster_of(second.pk)
+
+    merged = client.post(
+        f"/people/clusters/{a}/merge/", {"other_cluster": b, "reason": "same passport seen"}
+    )
+    assert merged.status_code == 302
+    assert _cluster_of(first.pk) == _cluster_of(second.pk)
+    kept = _cluster_of(first.pk)
+
+    split = client.post(
+        f"/people/clusters/{kept}/split/",
+        {"record_ids": [second.pk], "reason": "passport was misread"},
+    )
+    assert split.status_code == 302
+    assert _cluster_of(first.pk) != _cluster_of(second.pk)
+    assert ManualDecision.objects.filter(decision="different").count() == 1
+
+
+def test_cluster_of_another_agency_only_is_not_found(
+    client, login_fully, supervisor, agency_b, make_record
+):
+    theirs = make_record(agency_b, name_latin="Keo Sophal", province="Kandal")
+    login_fully(client, supervisor)
+    cluster = _cluster_of(theirs.pk)
+    assert client.get(f"/people/clusters/{cluster}/").status_code == 404
+    assert client.post(
+        f"/people/clusters/{cluster}/split/", {"record_ids": [theirs.pk], "reason": "x" * 12}
+    ).status_code == 404
+    assert AuditEvent.objects.filter(action="access.denied", target_type="person_cluster").exists()
