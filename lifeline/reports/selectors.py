@@ -10,7 +10,9 @@ from lifeline.accounts.principal import Principal
 from lifeline.core.errors import NotFound
 
 from . import policies
+from .data import Period
 from .models import PrivacyBudget, PrivacyLedgerEntry, epsilon_per_year, from_micro
+from .stats import Scope
 
 
 def privacy_ledger_list(
@@ -32,3 +34,18 @@ def privacy_budget_remaining(*, actor: Principal, dataset: str, year: int) -> De
     if budget is None:
         return epsilon_per_year()
     return from_micro(budget.limit_micro - budget.spent_micro)
+
+
+def statistics_scope(
+    *, actor: Principal, period: Period, country: str = "", agency_code: str = ""
+) -> Scope:
+    """The records an actor's statistics count: their own agency's. Asking for another agency
+    looks like asking for nothing that exists."""
+    if not policies.can_view_statistics(actor) or actor.agency is None:
+        raise NotFound
+    if agency_code and agency_code != actor.agency.code:
+        raise NotFound
+    country = country.strip().upper()
+    if country and not (len(country) == 2 and country.isalpha()):
+        raise NotFound
+    return Scope(period=period, agency=actor.agency, country=country)

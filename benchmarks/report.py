@@ -1,0 +1,209 @@
+"""Reports benchmark (issue 6): the annual report's statistics on PostgreSQL against the same
+statistics computed by DuckDB over a Parquet export of the same rows, then the dashboard's queries.
+
+    python -m benchmarks.report [--cases 1000000] [--dashboard-runs 20]
+
+Needs PostgreSQL (DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres; only the
+server is used: a scratch database is created, migrated and dropped). Synthetic rows are made in
+SQL (generate_series): per case a help request, three timeline events, and an authority request
+for every second case. Prints one JSON line last:
+{"cases", "report_s", "duckdb_s", "ratio", "dashboard_p95_ms", ...}. Targets: ratio <= 2,
+dashboard p95 <= 200 ms. Not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.reliability.harness import scratch_database
+
+AGENCIES = 4
+GENERATE = """
+INSERT INTO accounts_agency (name, code, kind, country, is_active, created_at)
+SELECT 'Bench agency ' || a || ' (synthetic)', 'bench-' || a, 'ngo', 'KH', true, now()
+FROM generate_series(1, {agencies}) a;
+
+INSERT INTO intake_helprequest (reference, status_code, channel, reporter_type, language,
+    reporter_name, reporter_phone, person_name, person_phone, country, place_abroad, narrative,
+    safe_contact, do_not_call_back, is_child, is_medical, is_confined, is_transfer_imminent,
+    is_urgent, status, received_at, first_response_at, deadline_at, escalation_level,
+    assigned_agency_id, idempotency_fingerprint, version)
+SELECT 'HR-B' || n, '', 'hotline_call', 'family', 'km', '', '', '', '', c.code, '', '', '',
+    false, false, false, false, false, false, 'received', t.at,
+    CASE WHEN n % 5 = 0 THEN NULL ELSE t.at + (n % 9) * interval '1 day' END,
+    t.at, 0, (SELECT min(id) FROM accounts_agency) + n % {agencies}, '', 1
+FROM generate_series(1, {cases}) n
+CROSS JOIN LATERAL (SELECT timestamptz '2022-01-01' + (n % 365) * interval '1 day'
+    + (n % 86400) * interval '1 second' AS at) t
+CROSS JOIN LATERAL (SELECT (ARRAY['TH','MY','CN','LA','VN','MM'])[1 + n % 6] AS code) c;
+
+INSERT INTO cases_case (reference, owner_agency_id, state, paused_from, opened_at, updated_at,
+    closed_at, closure_reason, help_request_id, destination_country, is_urgent, summary, version)
+SELECT 'CS-B' || h.id, h.assigned_agency_id,
+    CASE WHEN h.id % 3 = 0 THEN 'closed' ELSE 'removed' END, '', h.received_at, h.received_at,
+    CASE WHEN h.id % 3 = 0 THEN h.received_at + interval '60 days' END,
+    CASE WHEN h.id % 3 = 0 THEN 'lost_contact' ELSE '' END, h.id, h.country, false, '', 1
+FROM intake_helprequest h;
+
+INSERT INTO cases_caseevent (case_id, at, kind, section, from_state, to_state, note)
+SELECT c.id, c.opened_at + s.days * interval '1 day' + (c.id % 5) * interval '1 day',
+    'transition', 'summary', '', s.state, ''
+FROM cases_case c
+CROSS JOIN (VALUES (2, 'locating'), (5, 'referred'), (20, 'removed')) s(days, state);
+
+INSERT INTO cases_authorityrequest (case_id, recipient_agency_id, recipient_name, channel, purpose,
+    sent_at, reference_number, content, content_hash, is_urgent, ack_deadline_at,
+    response_deadline_at, acknowledged_at, outcome, escalation_level)
+SELECT c.id, (SELECT min(id) FROM accounts_agency) + c.id % {agencies}, '', 'letter', 'rescue',
+    c.opened_at + interval '6 days', '', '', '', false, c.opened_at + interval '8 days',
+    c.opened_at + interval '36 days',
+    CASE WHEN c.id % 4 = 0 THEN NULL ELSE c.opened_at + (6 + c.id % 11) * interval '1 day' END,
+    '', 0
+FROM cases_case c WHERE c.id % 2 = 0;
+ANALYZE;
+"""
+
+EXPORTS = {
+    "cases": "SELECT id, owner_agency_id, opened_at, closed_at, closure_reason, state, "
+    "destination_country FROM cases_case",
+    "events": "SELECT case_id, at, to_state FROM cases_caseevent",
+    "authority": "SELECT a.case_id, g.name AS recipient, a.sent_at, a.acknowledged_at "
+    "FROM cases_authorityrequest a LEFT JOIN accounts_agency g ON g.id = a.recipient_agency_id",
+    "requests": "SELECT assigned_agency_id, received_at, first_response_at, country "
+    "FROM intake_helprequest",
+}
+
+# The same statistics as stats.build_report (year, every agency), in DuckDB over Parquet.
+DUCKDB_QUERIES = [
+    """WITH c AS (SELECT * FROM cases WHERE opened_at >= TIMESTAMPTZ '2022-01-01'
+                  AND opened_at < TIMESTAMPTZ '2023-01-01'),
+       f AS (SELECT c.id, c.opened_at, c.closed_at,
+                min(e.at) FILTER (WHERE e.to_state = 'locating') AS verified,
+                min(e.at) FILTER (WHERE e.to_state = 'referred') AS located,
+                min(e.at) FILTER (WHERE e.to_state = 'removed') AS removed,
+                min(e.at) FILTER (WHERE e.to_state = 'returned') AS returned
+             FROM c LEFT JOIN events e ON e.case_id = c.id GROUP BY ALL),
+       r AS (SELECT f.*, (SELECT min(sent_at) FROM authority a WHERE a.case_id = f.id) AS referred
+             FROM f)
+       SELECT count(*), count(verified), count(located), count(referred), count(removed),
+          count(returned), count(closed_at),
+          median(epoch(verified - opened_at)), median(epoch(located - verified)),
+          median(epoch(referred - located)), median(epoch(removed - referred))
+       FROM r""",
+    """SELECT destination_country, count(*) FROM cases WHERE opened_at >= TIMESTAMPTZ '2022-01-01'
+       AND opened_at < TIMESTAMPTZ '2023-01-01' GROUP BY 1 ORDER BY 2 DESC""",
+    """SELECT date_trunc('month', opened_at AT TIME ZONE 'UTC'), count(*) FROM cases
+       WHERE opened_at >= TIMESTAMPTZ '2022-01-01' AND opened_at < TIMESTAMPTZ '2023-01-01'
+       GROUP BY 1""",
+    """SELECT closure_reason, count(*) FROM cases WHERE state = 'closed'
+       AND opened_at >= TIMESTAMPTZ '2022-01-01' AND opened_at < TIMESTAMPTZ '2023-01-01'
+       GROUP BY 1""",
+    """SELECT recipient, median(epoch(acknowledged_at - sent_at)), count(*),
+          avg(CASE WHEN acknowledged_at IS NULL OR acknowledged_at - sent_at > INTERVAL 30 DAY
+              THEN 1 ELSE 0 END)
+       FROM authority WHERE sent_at >= TIMESTAMPTZ '2022-01-01'
+       AND sent_at < TIMESTAMPTZ '2023-01-01' GROUP BY 1""",
+    """SELECT count(*), median(epoch(first_response_at - received_at)),
+          avg(CASE WHEN first_response_at IS NULL OR first_response_at - received_at
+              > INTERVAL 7 DAY THEN 1 ELSE 0 END)
+       FROM requests WHERE received_at >= TIMESTAMPTZ '2022-01-01'
+       AND received_at < TIMESTAMPTZ '2023-01-01'""",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--dashboard-runs", type=int, default=20)
+    args = parser.parse_args()
+    server_url = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+    with scratch_database(server_url, "lifeline_reports_bench") as url:
+        print(json.dumps(run(url, args.cases, args.dashboard_runs)))
+
+
+def run(url: str, cases: int, dashboard_runs: int) -> dict[str, object]:
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    import django
+
+    django.setup()
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from django.core.management import call_command
+    from django.db import connection
+
+    from lifeline.accounts.models import Agency
+    from lifeline.reports import stats
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(GENERATE.format(cases=cases, agencies=AGENCIES))
+    generate_s = time.perf_counter() - started
+
+    scope = stats.Scope(period=stats.year_period(2022), agency=None)
+    started = time.perf_counter()
+    report = stats.build_report(scope, year=2022, language="en", public=False)
+    report_s = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for name, sql in EXPORTS.items():
+                cursor.execute(sql)
+                columns = [c[0] for c in cursor.description]
+                rows = cursor.fetchall()
+                table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+                pq.write_table(table, f"{folder}/{name}.parquet")
+        export_s = time.perf_counter() - started
+        duck = duckdb.connect()
+        duck.execute("SET TimeZone = 'UTC'")
+        for name in EXPORTS:
+            # Names and folder are this script's own constants, not input.
+            view = f"CREATE VIEW {name} AS SELECT * FROM '{folder}/{name}.parquet'"  # noqa: S608
+            duck.execute(view)
+        started = time.perf_counter()
+        duck_results = [duck.execute(q).fetchall() for q in DUCKDB_QUERIES]
+        duckdb_s = time.perf_counter() - started
+
+    # The two engines must agree on what they count before their times mean anything.
+    funnel = report.figure("funnel")
+    assert duck_results[0][0][0] == funnel.cells[1][0], (duck_results[0][0], funnel.cells[1])
+    assert duck_results[0][0][1] == funnel.cells[2][0]
+
+    agency = Agency.objects.order_by("pk").first()
+    timings = []
+    for _ in range(dashboard_runs):
+        started = time.perf_counter()
+        stats.build_report(
+            stats.Scope(period=stats.year_period(2022), agency=agency),
+            year=2022,
+            language="en",
+            public=False,
+        )
+        timings.append((time.perf_counter() - started) * 1000)
+    p95 = statistics.quantiles(timings, n=20)[-1] if len(timings) > 1 else timings[0]
+    return {
+        "generate_s": round(generate_s, 2),
+        "export_parquet_s": round(export_s, 2),
+        "dashboard_median_ms": round(statistics.median(timings), 1),
+        "cases": cases,
+        "report_s": round(report_s, 3),
+        "duckdb_s": round(duckdb_s, 3),
+        "ratio": round(report_s / duckdb_s, 2) if duckdb_s else None,
+        "dashboard_p95_ms": round(p95, 1),
+    }
+
+
+if __name__ == "__main__":
+    main()
