@@ -111,6 +111,25 @@ def _user_id(principal: Principal) -> int:
     return principal.user_id
 
 
+def case_write_allowed(
+    principal: Principal,
+    reference: str,
+    *,
+    section: str,
+    capability: Capability = Capability.CASE_EDIT,
+    owner_only: bool = False,
+) -> bool:
+    """Read-only twin of the check in `_case_for_write`, for views that validate a form before
+    calling the service: a refusal must look the same (404) whatever the body was."""
+    if not principal.has(capability):
+        return False
+    case = selectors.visible_to(principal).filter(reference=reference).first()
+    if case is None:
+        return False
+    access = selectors.case_access(principal, case)
+    return access.can_see(section) and (access.is_owner or not owner_only)
+
+
 def _case_for_write(
     principal: Principal,
     reference: str,

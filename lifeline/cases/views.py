@@ -281,6 +281,10 @@ def case_move(request: HttpRequest, reference: str) -> HttpResponse:
     principal = request_principal(request)
     form = forms.TransitionForm(data=request.POST)
     if not form.is_valid():
+        if not services.case_write_allowed(
+            principal, reference, section=Section.WORKFLOW, capability=Capability.CASE_VIEW
+        ):
+            raise Http404
         return _page(request, reference, errors={"general": services._errors(form)}, status=422)
     data = form.cleaned_data
     return _after(request, reference, lambda: services.case_transition(
@@ -336,6 +340,8 @@ def task_add(request: HttpRequest, reference: str) -> HttpResponse:
     principal = request_principal(request)
     form = forms.TaskForm(data=request.POST)
     if not form.is_valid():
+        if not services.case_write_allowed(principal, reference, section=Section.TASKS):
+            raise Http404
         return _page(request, reference, errors={"task": services._errors(form)},
                      bound={"task": form}, status=422)  # fmt: skip
     data = form.cleaned_data
@@ -395,6 +401,14 @@ def override_add(request: HttpRequest, reference: str) -> HttpResponse:
     principal = request_principal(request)
     form = forms.OverrideForm(data=request.POST, auto_id="override_%s")
     if not form.is_valid():
+        if not services.case_write_allowed(
+            principal,
+            reference,
+            section=Section.WORKFLOW,
+            capability=Capability.CASE_APPROVE,
+            owner_only=True,
+        ):
+            raise Http404
         return _page(request, reference, errors={"override": services._errors(form)},
                      bound={"override": form}, status=422)  # fmt: skip
     recipient = request.POST.get("recipient_agency") or None
@@ -420,6 +434,8 @@ def person_add(request: HttpRequest, reference: str) -> HttpResponse:
     principal = request_principal(request)
     form = forms.PersonForm(data=request.POST, auto_id="person_%s")
     if not form.is_valid():
+        if not services.case_write_allowed(principal, reference, section=Section.PERSONS):
+            raise Http404
         return _page(request, reference, errors={"person": services._errors(form)}, status=422)
     return _after(
         request,

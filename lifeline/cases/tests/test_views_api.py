@@ -302,3 +302,21 @@ def test_co_victim_and_reporter_are_added_and_a_victim_role_is_refused(
         "victim",
     ]
     assert PersonRecord.objects.filter(agency=agency_a).count() == 3
+
+
+@pytest.mark.parametrize("path", ["move/", "persons/", "override/", "tasks/"])
+def test_a_refused_write_to_a_shared_case_is_not_found_whatever_the_body(
+    path: str, client: Client, agency_a: Agency, agency_b: Agency, supervisor: User,
+    login_fully: Callable[..., object],
+) -> None:  # fmt: skip
+    from lifeline.cases.tests.factories import CaseFactory, ConsentFactory, victim_of
+    from lifeline.cases.tests.test_selectors import shared
+
+    theirs = CaseFactory(owner_agency=agency_b)
+    shared(theirs, agency_a, ["summary"])  # no workflow, persons or tasks section
+    assert ConsentFactory._meta.model.objects.exists() and victim_of(theirs)
+    login_fully(client, supervisor)
+    assert client.get(f"/cases/{theirs.reference}/").status_code == 200
+    events = CaseEvent.objects.count()
+    assert client.post(f"/cases/{theirs.reference}/{path}", {}).status_code == 404
+    assert CaseEvent.objects.count() == events

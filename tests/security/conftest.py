@@ -1,0 +1,258 @@
+"""The security battery's world: three agencies, four kinds of case seen from agency A, canary
+strings planted in every record, and a counter of checked combinations printed at the end.
+
+Synthetic data only: every name and story here is invented.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from lifeline.accounts.models import Agency, Role, User
+from lifeline.accounts.principal import principal_for
+from lifeline.accounts.tests.factories import AgencyFactory
+from lifeline.cases import services as case_services
+from lifeline.cases.models import (
+    AuthorityRequest,
+    Case,
+    Consent,
+    ConsentScope,
+    Purpose,
+    Section,
+    ServicePlan,
+    Task,
+)
+from lifeline.cases.tests.factories import CaseFactory, PersonRecordFactory, victim_of
+from lifeline.core import clock
+from lifeline.people.models import (
+    ClusterMembership,
+    MembershipSource,
+    PersonCluster,
+    PersonRecord,
+    ReviewPair,
+)
+from lifeline.referrals.models import Referral, ReferralKind
+from lifeline.screening import services as screening_services
+from lifeline.screening.models import ScreeningInterview
+
+# Sections agency A receives of the shared case. PERSONS and SCREENING are deliberately absent.
+SHARED_SECTIONS = (Section.SUMMARY.value, Section.TASKS.value)
+
+SAFE_GATE = {
+    "a_safe_now": "yes",
+    "a_private": "yes",
+    "a_consent_interview": "yes",
+    "a_consent_recording": "no",
+    "a_right_to_stop": "yes",
+    "a_interpreter": "no",
+    "a_language": "km",
+}
+
+# Checked combinations, summed over the session and printed by `pytest_terminal_summary`.
+CHECKED: Counter[str] = Counter()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if CHECKED:
+        total = sum(CHECKED.values())
+        parts = ", ".join(f"{k}={v}" for k, v in sorted(CHECKED.items()))
+        terminalreporter.write_line(f"security battery: {total} checked combinations ({parts})")
+
+
+@dataclass
+class CaseObject:
+    """One case of the matrix and the ids of the records hanging off it."""
+
+    label: str
+    case: Case
+    person_id: int
+    interview_id: int
+    task_id: int
+    consent_id: int
+    plan_id: int
+    request_id: int
+    referral_id: int
+    pair_id: int
+    cluster_id: int
+    canaries: tuple[str, ...] = ()
+
+    def path_values(self) -> dict[str, str]:
+        return {
+            "reference": self.case.reference,
+            "person_id": str(self.person_id),
+            "interview_id": str(self.interview_id),
+            "task_id": str(self.task_id),
+            "consent_id": str(self.consent_id),
+            "plan_id": str(self.plan_id),
+            "request_id": str(self.request_id),
+            "referral_id": str(self.referral_id),
+            "pair_id": str(self.pair_id),
+            "cluster_id": str(self.cluster_id),
+            "kind": "follow_up",
+            "action": "split",
+        }
+
+
+@dataclass
+class World:
+    agency_a: Agency
+    agency_b: Agency
+    agency_c: Agency
+    objects: dict[str, CaseObject] = field(default_factory=dict)
+
+    def canaries_hidden_from(self, agency_id: int | None) -> list[str]:
+        """Canaries of every case this agency does not own. Shares give agency A only the
+        summary status and tasks, which carry no canary, so none of these may ever reach it."""
+        return [
+            c
+            for obj in self.objects.values()
+            if obj.case.owner_agency_id != agency_id
+            for c in obj.canaries
+        ]
+
+
+def _canary(label: str, what: str) -> str:
+    return f"CANARY{label.upper()}{what.upper()}ZQX"
+
+
+def _build_case(
+    label: str, owner: Agency, owner_user: User, third: Agency, *, canary_tasks: bool = True
+) -> CaseObject:
+    now = clock.now()
+    name = _canary(label, "name")
+    summary = _canary(label, "summary")
+    note = _canary(label, "screeningnote")
+    victim = PersonRecordFactory(agency=owner, name_latin=f"Synthetic {name}")
+    case = CaseFactory(owner_agency=owner, victim=victim, summary=f"Synthetic story {summary}")
+    principal = principal_for(owner_user, verified=True)
+    interview = screening_services.interview_start(
+        actor=principal, person_id=victim.pk, gate=SAFE_GATE
+    )
+    interview = ScreeningInterview.objects.get(pk=interview.pk)
+    interview.assessment_note = f"Synthetic note {note}"
+    interview.save(update_fields=["assessment_note"])
+    task = Task.objects.create(
+        case=case,
+        title=f"Synthetic task {_canary(label, 'task')}" if canary_tasks else "Synthetic task",
+        due_at=now + timedelta(days=2),
+        created_at=now,
+    )
+    consent = Consent.objects.create(
+        person=victim,
+        agency=owner,
+        scope=ConsentScope.SHARE,
+        recipient_agency=third,
+        purpose=Purpose.RESCUE,
+        given_by="self",
+        method="written",
+        given_on=now.date(),
+        recorded_at=now,
+    )
+    plan = ServicePlan.objects.create(
+        case=case, needs=f"Synthetic needs {_canary(label, 'needs')}", goals="Synthetic goals",
+        created_at=now,
+    )  # fmt: skip
+    authority = AuthorityRequest.objects.create(
+        case=case,
+        recipient_agency=third,
+        channel="letter",
+        purpose=Purpose.RESCUE,
+        sent_at=now,
+        content=f"Synthetic letter {_canary(label, 'letter')}",
+        content_hash="0" * 64,
+        ack_deadline_at=now + timedelta(days=2),
+        response_deadline_at=now + timedelta(days=7),
+    )
+    referral = Referral.objects.create(
+        case=case,
+        from_agency=owner,
+        to_agency=third,
+        kind=ReferralKind.SHARE,
+        sections=[Section.SUMMARY.value],
+        purpose=Purpose.RESCUE,
+        note=f"Synthetic referral note {_canary(label, 'referral')}",
+        consent=consent,
+        sent_by=owner_user,
+        sent_at=now,
+    )
+    other = PersonRecordFactory(agency=owner, name_latin=f"Synthetic {_canary(label, 'twin')}")
+    pair = ReviewPair.objects.create(
+        record_a=victim, record_b=other, match_probability=0.7, created_at=now
+    )
+    cluster = PersonCluster.objects.create(created_at=now)
+    ClusterMembership.objects.create(
+        record=victim, cluster=cluster, source=MembershipSource.values[0], started_at=now
+    )
+    canaries = [name, summary, note, _canary(label, "needs"), _canary(label, "letter")]
+    canaries += [_canary(label, "referral"), _canary(label, "twin")]
+    if canary_tasks:
+        canaries.append(_canary(label, "task"))
+    return CaseObject(
+        label=label,
+        case=case,
+        person_id=victim.pk,
+        interview_id=interview.pk,
+        task_id=task.pk,
+        consent_id=consent.pk,
+        plan_id=plan.pk,
+        request_id=authority.pk,
+        referral_id=referral.pk,
+        pair_id=pair.pk,
+        cluster_id=cluster.pk,
+        canaries=tuple(canaries),
+    )
+
+
+def _share(obj: CaseObject, owner_user: User, recipient: Agency) -> Consent:
+    victim: PersonRecord = victim_of(obj.case)
+    now = clock.now()
+    consent = Consent.objects.create(
+        person=victim,
+        agency=obj.case.owner_agency,
+        scope=ConsentScope.SHARE,
+        recipient_agency=recipient,
+        purpose=Purpose.SERVICES,
+        given_by="self",
+        method="written",
+        given_on=now.date(),
+        recorded_at=now,
+    )
+    with transaction.atomic():
+        case_services.case_share_grant(
+            actor=principal_for(owner_user, verified=True),
+            case=obj.case,
+            agency=recipient,
+            sections=list(SHARED_SECTIONS),
+            consent=consent,
+            override=None,
+        )
+    return consent
+
+
+@pytest.fixture
+def world(make_staff: Any) -> World:
+    """Agency A (the viewer), B (owns the other, shared and revoked cases), C (a third party)."""
+    a = AgencyFactory(name="Agency A (synthetic)", code="sec-a")
+    b = AgencyFactory(name="Agency B (synthetic)", code="sec-b")
+    c = AgencyFactory(name="Agency C (synthetic)", code="sec-c")
+    a_owner = make_staff("sec.a.owner", Role.SUPERVISOR, a)
+    b_owner = make_staff("sec.b.owner", Role.SUPERVISOR, b)
+    w = World(agency_a=a, agency_b=b, agency_c=c)
+    w.objects["own"] = _build_case("own", a, a_owner, c)
+    w.objects["other"] = _build_case("other", b, b_owner, c)
+    w.objects["shared"] = _build_case("shared", b, b_owner, c, canary_tasks=False)
+    _share(w.objects["shared"], b_owner, a)
+    w.objects["revoked"] = _build_case("revoked", b, b_owner, c)
+    consent = _share(w.objects["revoked"], b_owner, a)
+    case_services.consent_withdraw(
+        principal=principal_for(b_owner, verified=True),
+        reference=w.objects["revoked"].case.reference,
+        consent_id=consent.pk,
+    )
+    return w
