@@ -184,7 +184,10 @@ def test_cluster_of_another_agency_only_is_not_found(
     login_fully(client, supervisor)
     cluster = _cluster_of(theirs.pk)
     assert client.get(f"/people/clusters/{cluster}/").status_code == 404
-    assert client.post(
-        f"/people/clusters/{cluster}/split/", {"record_ids": [theirs.pk], "reason": "x" * 12}
-    ).status_code == 404
+    assert (
+        client.post(
+            f"/people/clusters/{cluster}/split/", {"record_ids": [theirs.pk], "reason": "x" * 12}
+        ).status_code
+        == 404
+    )
     assert AuditEvent.objects.filter(action="access.denied", target_type="person_cluster").exists()
