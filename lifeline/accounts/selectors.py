@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db.models import F, QuerySet
 
 from lifeline.audit.models import AuditEvent
@@ -9,6 +11,17 @@ from lifeline.audit.models import AuditEvent
 from .models import Membership
 from .policies import Capability
 from .principal import Principal
+
+
+def active_member_ids(agency_id: int, roles: Sequence[str]) -> list[int]:
+    """Ids of the active users holding any of `roles` in the agency (for notices), sorted."""
+    return sorted(
+        set(
+            Membership.objects.filter(
+                agency_id=agency_id, role__in=roles, is_active=True, user__is_active=True
+            ).values_list("user_id", flat=True)
+        )
+    )
 
 
 def membership_list(*, actor: Principal) -> QuerySet[Membership]:

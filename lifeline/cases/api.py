@@ -15,6 +15,7 @@ from pydantic import Field
 
 from lifeline.accounts.api_auth import need, staff_auth
 from lifeline.accounts.policies import Capability
+from lifeline.core import clock
 from lifeline.core.errors import NotFound
 from lifeline.people.models import PersonRecord
 
@@ -98,7 +99,7 @@ class CaseOut(Schema):
 
 
 def _case_out(principal: Any, case: Case, access: Access) -> dict[str, Any]:
-    facts = services.case_facts(case, _now())
+    facts = services.case_facts(case, clock.now())
     moves = (
         [
             {"state": s.value, "ready": ready}
@@ -149,12 +150,6 @@ def _case_out(principal: Any, case: Case, access: Access) -> dict[str, Any]:
             for r in case.authority_requests.order_by("pk")
         ]
     return out
-
-
-def _now() -> datetime:
-    from lifeline.core import clock
-
-    return clock.now()
 
 
 def _reload(request: HttpRequest, reference: str) -> dict[str, Any]:

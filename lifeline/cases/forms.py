@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +24,7 @@ from .models import (
     ServiceDelivery,
     ServicePlan,
 )
+from .selectors import LOCAL_ZONE
 
 COUNTRY_HELP = _("Two-letter country code, e.g. TH")
 CHANNELS = [
@@ -91,10 +91,6 @@ class Labelled:
         for name, field in self.fields.items():  # type: ignore[attr-defined]
             if name in LABELS:
                 field.label = LABELS[name]
-
-
-# Dates people enter are dates in Cambodia, where the agencies work; UTC's date lags by 7 hours.
-LOCAL_ZONE = ZoneInfo("Asia/Phnom_Penh")
 
 
 def local_today() -> date:

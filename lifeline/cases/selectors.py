@@ -34,6 +34,7 @@ from .models import (
 )
 
 ALL_SECTIONS = frozenset(Section.values)
+# Dates people enter are dates in Cambodia, where the agencies work; UTC's date lags by 7 hours.
 LOCAL_ZONE = ZoneInfo("Asia/Phnom_Penh")
 MAX_LISTED_IDS = 200
 

@@ -17,12 +17,13 @@ from django.db.models import Q
 from lifeline.accounts.models import Agency, Membership, Role
 from lifeline.accounts.policies import Capability
 from lifeline.accounts.principal import Principal
+from lifeline.accounts.selectors import active_member_ids
 from lifeline.audit.models import AuditAction
 from lifeline.audit.services import SYSTEM, AuditActor, audit_record
 from lifeline.core import clock
 from lifeline.core.errors import Conflict, NotFound, ValidationFailed
 from lifeline.intake import deadlines
-from lifeline.intake.reference import ALPHABET
+from lifeline.intake.reference import new_reference
 from lifeline.people.models import PersonRecord
 
 from . import forms, selectors, workflow
@@ -49,13 +50,6 @@ MAX_OVERRIDE_HOURS = 24
 
 def _errors(form: Any) -> dict[str, list[str]]:
     return {field: [str(m) for m in msgs] for field, msgs in form.errors.items()}
-
-
-def _new_reference() -> str:
-    import secrets
-
-    body = "".join(secrets.choice(ALPHABET) for _ in range(8))
-    return f"CS-{body[:4]}-{body[4:]}"
 
 
 def _event(
@@ -173,16 +167,6 @@ def _audit(
     )
 
 
-def _members(agency_id: int, roles: Sequence[str]) -> list[int]:
-    return sorted(
-        set(
-            Membership.objects.filter(
-                agency_id=agency_id, role__in=roles, is_active=True, user__is_active=True
-            ).values_list("user_id", flat=True)
-        )
-    )
-
-
 def _notify(case: Case, user_ids: Sequence[int], kind: str, key: str, now: datetime) -> None:
     for user_id in user_ids:
         CaseNotice.objects.get_or_create(
@@ -249,7 +233,7 @@ def case_open(
     else:
         raise ValidationFailed({"person": ["Choose an existing person or enter a new one."]})
     case = Case.objects.create(
-        reference=_new_reference(),
+        reference=new_reference("CS"),
         owner_agency=principal.agency,
         state=workflow.INITIAL,
         primary_worker=principal.user if Role.CASE_WORKER in principal.roles else None,
@@ -654,7 +638,9 @@ def override_approve(
         hours=hours,
     )
     assert principal.agency_id is not None  # noqa: S101
-    recipients = _members(principal.agency_id, [Role.SUPERVISOR, Role.DATA_PROTECTION_OFFICER])
+    recipients = active_member_ids(
+        principal.agency_id, [Role.SUPERVISOR, Role.DATA_PROTECTION_OFFICER]
+    )
     _notify(case, recipients, "life_threat_override", str(override.pk), now)
     return override
 
@@ -874,7 +860,7 @@ def authority_sweep(*, batch: int = 200) -> dict[str, int]:
             )
             for level in levels:
                 role = AUTHORITY_LADDER[level - 1]
-                recipients = _members(case.owner_agency_id, [role])
+                recipients = active_member_ids(case.owner_agency_id, [role])
                 _notify(case, recipients, "authority_overdue", f"{request.pk}:{level}", now)
                 _event(
                     case,

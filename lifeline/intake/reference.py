@@ -8,10 +8,12 @@ import secrets
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_reference() -> str:
-    """8 random symbols from 30: ~39 bits, far beyond guessing at the throttled rate."""
+def new_reference(prefix: str = "LL") -> str:
+    """8 random symbols from 30: ~39 bits, far beyond guessing at the throttled rate.
+
+    Help requests are LL-…; other records (cases: CS-…) use the same scheme with their prefix."""
     body = "".join(secrets.choice(ALPHABET) for _ in range(8))
-    return f"LL-{body[:4]}-{body[4:]}"
+    return f"{prefix}-{body[:4]}-{body[4:]}"
 
 
 def new_status_code() -> str:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 from lifeline.accounts.models import Agency, Membership, Role, User
 from lifeline.accounts.policies import Capability
 from lifeline.accounts.principal import Principal
+from lifeline.accounts.selectors import active_member_ids
 from lifeline.audit.models import AuditAction
 from lifeline.audit.services import (
     AuditActor,
@@ -301,19 +302,9 @@ def _insert(
         metadata={"channel": data.channel, "urgent": data.urgent},
     )
     if data.urgent:
-        recipients = _members(agency, [Role.INTAKE_OFFICER, Role.SUPERVISOR])
+        recipients = active_member_ids(agency.pk, [Role.INTAKE_OFFICER, Role.SUPERVISOR])
         _outbox("urgent_request", f"urgent:{request.pk}", request.pk, recipients, now)
     return CreateResult(request, True, code)
-
-
-def _members(agency: Agency, roles: Sequence[str]) -> list[int]:
-    return sorted(
-        set(
-            Membership.objects.filter(
-                agency=agency, role__in=roles, is_active=True, user__is_active=True
-            ).values_list("user_id", flat=True)
-        )
-    )
 
 
 def _outbox(kind: str, dedupe: str, request_id: int, user_ids: list[int], now: datetime) -> None:
@@ -367,7 +358,7 @@ def help_request_assign(*, actor: Principal, request_id: int, user_id: int) -> H
     if not policies.can_assign_request(actor, request):
         raise ValidationFailed({"user": ["Only the agency holding this request assigns it."]})
     allowed_roles = [Role.INTAKE_OFFICER, Role.CASE_WORKER, Role.SUPERVISOR]
-    if user_id not in _members(request.assigned_agency, allowed_roles):
+    if user_id not in active_member_ids(request.assigned_agency_id, allowed_roles):
         raise ValidationFailed({"user": ["This person cannot take requests in your agency."]})
     request.assigned_user_id = user_id
     if request.acknowledged_at is None:

@@ -9,7 +9,7 @@ an accept racing a withdrawal waits for it and then sees the consent withdrawn.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,8 +17,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from lifeline.accounts.models import Agency, Membership, Role
+from lifeline.accounts.models import Agency, Role
 from lifeline.accounts.principal import Principal
+from lifeline.accounts.selectors import active_member_ids
 from lifeline.audit.models import AuditAction
 from lifeline.audit.services import audit_record
 from lifeline.cases import selectors as case_selectors
@@ -89,14 +90,6 @@ def _notify(referral: Referral, user_ids: Iterable[int | None], kind: str, now: 
         ReferralNotice.objects.get_or_create(
             user_id=user_id, referral=referral, kind=kind, defaults={"created_at": now}
         )
-
-
-def _members(agency_id: int, roles: Sequence[str]) -> list[int]:
-    return list(
-        Membership.objects.filter(
-            agency_id=agency_id, role__in=roles, is_active=True, user__is_active=True
-        ).values_list("user_id", flat=True)
-    )
 
 
 def _clean(data: ReferralInput, own_agency_id: int) -> tuple[Agency, list[str], str]:
@@ -213,7 +206,7 @@ def referral_send(*, principal: Principal, data: ReferralInput) -> Referral:
         consent=referral.consent_id,
         override=referral.override_id,
     )
-    _notify(referral, _members(recipient.pk, RECEIVING_ROLES), "received", now)
+    _notify(referral, active_member_ids(recipient.pk, RECEIVING_ROLES), "received", now)
     return referral
 
 
@@ -319,7 +312,7 @@ def referral_revoke(*, principal: Principal, referral_id: int) -> Referral:
     referral.save(update_fields=["status", "revoked_by", "revoked_at"])
     _event(case, principal, "referral_revoked", now)
     _audit(principal, AuditAction.RECORD_UPDATED, referral, change="revoked", was=previous)
-    _notify(referral, _members(referral.to_agency_id, RECEIVING_ROLES), "revoked", now)
+    _notify(referral, active_member_ids(referral.to_agency_id, RECEIVING_ROLES), "revoked", now)
     return referral
 
 
