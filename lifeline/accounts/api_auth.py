@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from ninja import Schema
 from ninja.security import HttpBearer
 
-from lifeline.audit.models import AuditAction
-from lifeline.audit.services import audit_record
+from lifeline.audit.services import audit_denied
 from lifeline.core.errors import NotFound
 
 from .policies import Capability
@@ -35,6 +35,23 @@ class StaffBearer(HttpBearer):
 staff_auth = StaffBearer()
 
 
+class ErrorOut(Schema):
+    detail: Any
+
+
+# What any staff operation may answer besides its success, declared so that clients (and the
+# schemathesis battery) can rely on the OpenAPI document: 400 a body that is not JSON, 401 no
+# valid token, 404 no access or nothing there, 409 a stale version or an illegal move, 422 bad
+# input. Each is `{"detail": ...}`.
+STAFF_ERRORS: dict[int, type[Schema]] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
+
+
 def api_principal(request: HttpRequest) -> Principal:
     principal: Any = getattr(request, "auth", None)
     if not isinstance(principal, Principal):
@@ -46,9 +63,8 @@ def need(request: HttpRequest, capability: Capability) -> Principal:
     """The caller's principal if it holds `capability`; otherwise an audited refusal as 404."""
     principal = api_principal(request)
     if not principal.has(capability):
-        audit_record(
+        audit_denied(
             actor=principal,
-            action=AuditAction.ACCESS_DENIED,
             target_type="api",
             target_id=None,
             metadata={"capability": str(capability)},

@@ -14,8 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 
-from lifeline.audit.models import AuditAction
-from lifeline.audit.services import audit_record
+from lifeline.audit.services import audit_denied
 from lifeline.core import clock, context
 
 from .access import declared_access
@@ -136,9 +135,8 @@ class CapabilityMiddleware:
             else principal.has(capability)
         )
         if not allowed:
-            audit_record(
+            audit_denied(
                 actor=principal,
-                action=AuditAction.ACCESS_DENIED,
                 metadata={"capability": str(capability), "route": _route_name(request)},
             )
             raise Http404

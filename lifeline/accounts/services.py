@@ -119,11 +119,11 @@ def api_client_authenticate(token: str) -> ApiClient | None:
     """The active client for a bearer token, or None. Inactive agencies authenticate nobody."""
     if not token or len(token) > 200:
         return None
-    return (
-        ApiClient.objects.select_related("agency")
-        .filter(token_digest=_token_digest(token), is_active=True, agency__is_active=True)
-        .first()
-    )
+    # token_digest is unique: a slice, not first(), so no ORDER BY is compiled and sent.
+    found = ApiClient.objects.select_related("agency").filter(
+        token_digest=_token_digest(token), is_active=True, agency__is_active=True
+    )[:1]
+    return found[0] if found else None
 
 
 STAFF_TOKEN_MAX_DAYS = 90

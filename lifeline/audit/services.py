@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,7 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from lifeline.core import clock, context, periodic
 
 from . import chain
-from .models import AuditChainHead, AuditEvent
+from .models import AuditAction, AuditChainHead, AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +123,51 @@ def audit_record(
     return AuditEvent.objects.create(**_fields(actor, entry))
 
 
+# Refusals recorded while a request runs, written once its view has returned (see audit_denied).
+_pending_denials: ContextVar[list[dict[str, Any]] | None] = ContextVar(
+    "lifeline_pending_denials", default=None
+)
+
+
+def audit_denied(
+    *,
+    actor: AuditActor,
+    target_type: str = "",
+    target_id: object = "",
+    metadata: dict[str, Any] | None = None,
+    agency_id: int | None = None,
+) -> None:
+    """Record a refused attempt (battery B3).
+
+    A refusal usually raises NotFound out of the transaction it was found in, and the rollback
+    would take an audit row written there with it. Within a request (`denials_deferred`, run by
+    `DenialAuditMiddleware`) the row is therefore kept aside and written in its own transaction
+    after the view has returned; elsewhere (commands, the worker, direct calls) it is written
+    at once, in the caller's transaction if there is one."""
+    entry = AuditEntry(AuditAction.ACCESS_DENIED, target_type, target_id, metadata, agency_id)
+    fields = _fields(actor, entry)
+    pending = _pending_denials.get()
+    if pending is None:
+        AuditEvent.objects.create(**fields)
+    else:
+        pending.append(fields)
+
+
+@contextmanager
+def denials_deferred() -> Iterator[list[dict[str, Any]]]:
+    """Collect `audit_denied` rows for the duration of the block, then write them, committed,
+    whatever the block did (returned, raised, rolled back)."""
+    pending: list[dict[str, Any]] = []
+    token = _pending_denials.set(pending)
+    try:
+        yield pending
+    finally:
+        _pending_denials.reset(token)
+        if pending:
+            with transaction.atomic():
+                AuditEvent.objects.bulk_create([AuditEvent(**fields) for fields in pending])
+
+
 def audit_record_many(*, actor: AuditActor, entries: Sequence[AuditEntry]) -> list[AuditEvent]:
     """Write several events by one actor in one INSERT (e.g. every escalation of a sweep batch),
     in the current transaction. Nothing is written if any entry is refused."""
@@ -160,6 +207,7 @@ def _locked_head() -> AuditChainHead:
 def _write_links(links: list[tuple[int, int, str, str]]) -> None:
     """(id, seq, prev_hash, hash) for each row; only rows still unlinked are touched."""
     updated = 0
+    # nosemgrep: lifeline-raw-sql -- links the audit hash chain, 1,000 rows an UPDATE, bound
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for start in range(0, len(links), 1000):
@@ -178,13 +226,13 @@ def _write_links(links: list[tuple[int, int, str, str]]) -> None:
                 )
                 updated += cursor.rowcount
         else:
-            for pk, seq, prev_hash, digest in links:
-                cursor.execute(
-                    "UPDATE audit_auditevent SET seq = %s, prev_hash = %s, hash = %s "
-                    "WHERE id = %s AND seq IS NULL",
-                    [seq, prev_hash, digest, pk],
-                )
-                updated += cursor.rowcount
+            # One prepared statement for the batch (rowcount is the total over all rows).
+            cursor.executemany(
+                "UPDATE audit_auditevent SET seq = %s, prev_hash = %s, hash = %s "
+                "WHERE id = %s AND seq IS NULL",
+                [[seq, prev_hash, digest, pk] for pk, seq, prev_hash, digest in links],
+            )
+            updated = cursor.rowcount
     if updated != len(links):
         # Under the head lock nobody else links; a difference means the table changed behind
         # our back. Roll back rather than leave a chain with holes.
@@ -291,6 +339,7 @@ def audit_verify(*, anchor_file: Path | None = None, link: bool = True) -> chain
     # head read after a long walk would otherwise look like rows added to the end.
     with transaction.atomic():
         if connection.vendor == "postgresql":
+            # nosemgrep: lifeline-raw-sql -- snapshot isolation for the walk; reads no row
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         return _verify_consistent(anchor_file)

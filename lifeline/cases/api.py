@@ -13,11 +13,11 @@ from django.http import HttpRequest
 from ninja import Body, Router, Schema, Status
 from pydantic import Field
 
-from lifeline.accounts.api_auth import need, staff_auth
+from lifeline.accounts.api_auth import STAFF_ERRORS, need, staff_auth
 from lifeline.accounts.policies import Capability
 from lifeline.core import clock
+from lifeline.core.api import ApiIn
 from lifeline.core.errors import NotFound
-from lifeline.people.models import PersonRecord
 
 from . import selectors, services, workflow
 from .models import Case, Section
@@ -26,7 +26,7 @@ from .selectors import Access
 router = Router(tags=["cases"], auth=staff_auth)
 
 
-class PersonIn(Schema):
+class PersonIn(ApiIn):
     name_khmer: str = Field("", max_length=200)
     name_latin: str = Field("", max_length=200)
     date_of_birth: str = Field("", max_length=10)
@@ -35,7 +35,7 @@ class PersonIn(Schema):
     province: str = Field("", max_length=64)
 
 
-class CaseIn(Schema):
+class CaseIn(ApiIn):
     victim_person_id: int | None = None
     victim: PersonIn | None = None
     help_request_reference: str = Field("", max_length=16)
@@ -44,32 +44,32 @@ class CaseIn(Schema):
     is_urgent: bool = False
 
 
-class TransitionIn(Schema):
+class TransitionIn(ApiIn):
     target: str = Field(..., max_length=24)
     version: int
     note: str = Field("", max_length=2000)
     closure_reason: str = Field("", max_length=24)
 
 
-class TaskIn(Schema):
+class TaskIn(ApiIn):
     title: str = Field(..., max_length=300)
-    due_at: datetime
+    due_at: datetime = Field(..., strict=False)
     assigned_to: int | None = None
 
 
-class OverrideIn(Schema):
+class OverrideIn(ApiIn):
     reason: str = Field(..., max_length=2000)
     hours: int = 24
     recipient_agency_id: int | None = None
 
 
-class AuthorityUpdateIn(Schema):
+class AuthorityUpdateIn(ApiIn):
     acknowledged: bool = False
     responded: bool = False
     outcome: str = Field("", max_length=200)
 
 
-class ConsentIn(Schema):
+class ConsentIn(ApiIn):
     person_id: int
     scope: str
     recipient_agency: int | None = None
@@ -78,8 +78,8 @@ class ConsentIn(Schema):
     guardian_name: str = Field("", max_length=200)
     method: str
     witness: str = Field("", max_length=200)
-    given_on: date
-    expires_on: date | None = None
+    given_on: date = Field(..., strict=False)
+    expires_on: date | None = Field(None, strict=False)
 
 
 class CaseOut(Schema):
@@ -158,7 +158,9 @@ def _reload(request: HttpRequest, reference: str) -> dict[str, Any]:
     return _case_out(principal, case, access)
 
 
-@router.post("/cases", response={201: CaseOut}, url_name="cases", summary="Open a case")
+@router.post(
+    "/cases", response={201: CaseOut, **STAFF_ERRORS}, url_name="cases", summary="Open a case"
+)
 def case_open(request: HttpRequest, payload: CaseIn) -> Status:
     principal = need(request, Capability.CASE_VIEW)
     data = services.case_open_input_clean(
@@ -178,7 +180,12 @@ def case_open(request: HttpRequest, payload: CaseIn) -> Status:
     return Status(201, _reload(request, case.reference))
 
 
-@router.get("/cases", response=list[dict[str, Any]], url_name="cases", summary="Cases you may see")
+@router.get(
+    "/cases",
+    response={200: list[dict[str, Any]], **STAFF_ERRORS},
+    url_name="cases",
+    summary="Cases you may see",
+)
 def case_list(request: HttpRequest, state: str = "") -> list[dict[str, Any]]:
     principal = need(request, Capability.CASE_VIEW)
     return [
@@ -192,7 +199,11 @@ def case_list(request: HttpRequest, state: str = "") -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/cases/search", response=list[dict[str, Any]], summary="Search before create")
+@router.get(
+    "/cases/search",
+    response={200: list[dict[str, Any]], **STAFF_ERRORS},
+    summary="Search before create",
+)
 def case_search(
     request: HttpRequest, name: str = "", phone: str = "", dob: str = ""
 ) -> list[dict[str, Any]]:
@@ -209,7 +220,7 @@ def case_search(
         agency_ids=[principal.agency_id],
     )
     visible = selectors.visible_to(principal)
-    records = PersonRecord.objects.in_bulk([c.record_id for c in found[:20]])
+    records = people_selectors.candidate_records(principal=principal, candidates=found[:20])
     return [
         {
             "person_id": c.record_id,
@@ -224,18 +235,18 @@ def case_search(
     ]
 
 
-@router.get("/cases/{reference}", response=CaseOut)
+@router.get("/cases/{reference}", response={200: CaseOut, **STAFF_ERRORS})
 def case_get(request: HttpRequest, reference: str) -> dict[str, Any]:
     return _reload(request, reference)
 
 
-class CasePersonIn(Schema):
+class CasePersonIn(ApiIn):
     role: str = Field(..., max_length=10)
     person_id: int | None = None
     person: PersonIn | None = None
 
 
-@router.post("/cases/{reference}/persons", response={201: dict[str, Any]})
+@router.post("/cases/{reference}/persons", response={201: dict[str, Any], **STAFF_ERRORS})
 def person_add(request: HttpRequest, reference: str, payload: CasePersonIn) -> Status:
     principal = need(request, Capability.CASE_EDIT)
     link = services.case_person_add(
@@ -248,7 +259,7 @@ def person_add(request: HttpRequest, reference: str, payload: CasePersonIn) -> S
     return Status(201, {"person_id": link.person_id, "role": link.role})
 
 
-@router.post("/cases/{reference}/transition", response=CaseOut)
+@router.post("/cases/{reference}/transition", response={200: CaseOut, **STAFF_ERRORS})
 def case_transition(request: HttpRequest, reference: str, payload: TransitionIn) -> dict[str, Any]:
     principal = need(request, Capability.CASE_VIEW)  # workflow.py decides which role moves
     services.case_transition(
@@ -262,7 +273,7 @@ def case_transition(request: HttpRequest, reference: str, payload: TransitionIn)
     return _reload(request, reference)
 
 
-@router.post("/cases/{reference}/records/{kind}", response={201: dict[str, Any]})
+@router.post("/cases/{reference}/records/{kind}", response={201: dict[str, Any], **STAFF_ERRORS})
 def case_record(
     request: HttpRequest,
     reference: str,
@@ -275,7 +286,9 @@ def case_record(
     return Status(201, {"id": record.pk, "kind": kind})
 
 
-@router.post("/cases/{reference}/authority-requests", response={201: dict[str, Any]})
+@router.post(
+    "/cases/{reference}/authority-requests", response={201: dict[str, Any], **STAFF_ERRORS}
+)
 def authority_send(
     request: HttpRequest,
     reference: str,
@@ -287,7 +300,10 @@ def authority_send(
     return Status(201, {"id": sent.pk, "ack_deadline_at": sent.ack_deadline_at.isoformat()})
 
 
-@router.post("/cases/{reference}/authority-requests/{request_id}", response=dict[str, Any])
+@router.post(
+    "/cases/{reference}/authority-requests/{request_id}",
+    response={200: dict[str, Any], **STAFF_ERRORS},
+)
 def authority_update(
     request: HttpRequest, reference: str, request_id: int, payload: AuthorityUpdateIn
 ) -> dict[str, Any]:
@@ -307,7 +323,7 @@ def authority_update(
     }
 
 
-@router.post("/cases/{reference}/consents", response={201: dict[str, Any]})
+@router.post("/cases/{reference}/consents", response={201: dict[str, Any], **STAFF_ERRORS})
 def consent_add(request: HttpRequest, reference: str, payload: ConsentIn) -> Status:
     principal = need(request, Capability.CONSENT_MANAGE)
     raw = {k: ("" if v is None else v) for k, v in payload.dict().items() if k != "person_id"}
@@ -317,7 +333,10 @@ def consent_add(request: HttpRequest, reference: str, payload: ConsentIn) -> Sta
     return Status(201, {"id": consent.pk, "scope": consent.scope})
 
 
-@router.post("/cases/{reference}/consents/{consent_id}/withdraw", response=dict[str, Any])
+@router.post(
+    "/cases/{reference}/consents/{consent_id}/withdraw",
+    response={200: dict[str, Any], **STAFF_ERRORS},
+)
 def consent_withdraw(request: HttpRequest, reference: str, consent_id: int) -> dict[str, Any]:
     principal = need(request, Capability.CONSENT_MANAGE)
     recipients = services.consent_withdraw(
@@ -326,7 +345,7 @@ def consent_withdraw(request: HttpRequest, reference: str, consent_id: int) -> d
     return {"withdrawn": consent_id, "already_received_by": [a.pk for a in recipients]}
 
 
-@router.post("/cases/{reference}/override", response={201: dict[str, Any]})
+@router.post("/cases/{reference}/override", response={201: dict[str, Any], **STAFF_ERRORS})
 def override_add(request: HttpRequest, reference: str, payload: OverrideIn) -> Status:
     principal = need(request, Capability.CASE_APPROVE)
     override = services.override_approve(
@@ -339,7 +358,7 @@ def override_add(request: HttpRequest, reference: str, payload: OverrideIn) -> S
     return Status(201, {"id": override.pk, "expires_at": override.expires_at.isoformat()})
 
 
-@router.post("/cases/{reference}/tasks", response={201: dict[str, Any]})
+@router.post("/cases/{reference}/tasks", response={201: dict[str, Any], **STAFF_ERRORS})
 def task_add(request: HttpRequest, reference: str, payload: TaskIn) -> Status:
     principal = need(request, Capability.CASE_EDIT)
     task = services.task_create(
@@ -352,14 +371,18 @@ def task_add(request: HttpRequest, reference: str, payload: TaskIn) -> Status:
     return Status(201, {"id": task.pk, "due_at": task.due_at.isoformat()})
 
 
-@router.post("/cases/{reference}/tasks/{task_id}/done", response=dict[str, Any])
+@router.post(
+    "/cases/{reference}/tasks/{task_id}/done", response={200: dict[str, Any], **STAFF_ERRORS}
+)
 def task_done(request: HttpRequest, reference: str, task_id: int) -> dict[str, Any]:
     principal = need(request, Capability.CASE_EDIT)
     task = services.task_complete(principal=principal, reference=reference, task_id=task_id)
     return {"id": task.pk, "done_at": task.done_at}
 
 
-@router.post("/cases/{reference}/plans/{plan_id}/approve", response=dict[str, Any])
+@router.post(
+    "/cases/{reference}/plans/{plan_id}/approve", response={200: dict[str, Any], **STAFF_ERRORS}
+)
 def plan_approve(request: HttpRequest, reference: str, plan_id: int) -> dict[str, Any]:
     principal = need(request, Capability.CASE_APPROVE)
     plan = services.service_plan_approve(principal=principal, reference=reference, plan_id=plan_id)

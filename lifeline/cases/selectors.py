@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from lifeline.accounts.policies import Capability
 from lifeline.accounts.principal import Principal
 from lifeline.audit.models import AuditAction
-from lifeline.audit.services import audit_record
+from lifeline.audit.services import audit_denied, audit_record
 from lifeline.core import clock
 from lifeline.core.errors import NotFound
 
@@ -97,23 +97,21 @@ def case_access(principal: Principal, case: Case) -> Access:
     if case.owner_agency_id == principal.agency_id:
         return Access(True, ALL_SECTIONS)
     sections: set[str] = set()
-    for share in live_shares(principal.agency_id).filter(case=case):
-        sections.update(share.sections)
+    # One filter() and bare values: this runs for every case on every shared page.
+    rows = CaseShare.objects.filter(
+        share_live_q(clock.now()), agency_id=principal.agency_id, case_id=case.pk
+    ).values_list("sections", flat=True)
+    for held in rows:
+        sections.update(held)
     if not sections:
         return NO_ACCESS
     return Access(False, frozenset(sections | {Section.SUMMARY}))
 
 
 def _denied(principal: Principal) -> NotFound:
-    # Written in its own transaction, before the caller raises: a refusal is recorded even though
-    # the read it refused leaves nothing else behind.
-    with transaction.atomic():
-        audit_record(
-            actor=principal,
-            action=AuditAction.ACCESS_DENIED,
-            target_type="case",
-            metadata={"lookup": "reference"},
-        )
+    # Kept even when the caller's transaction rolls back (audit_denied): a refusal is recorded
+    # although the read or write it refused leaves nothing else behind.
+    audit_denied(actor=principal, target_type="case", metadata={"lookup": "reference"})
     return NotFound()
 
 

@@ -18,7 +18,6 @@ from lifeline.accounts.policies import Capability
 from lifeline.accounts.principal import Principal, request_principal
 from lifeline.core import clock
 from lifeline.core.errors import Conflict, NotFound, ValidationFailed
-from lifeline.people.models import PersonRecord
 
 from . import forms, selectors, services, workflow
 from .models import STATE_LABELS, Case, Section
@@ -65,7 +64,7 @@ def _candidates(principal: Principal, name: str, phone: str, dob: str) -> list[d
         principal=principal, name=name, phone=phone, dob=dob, agency_ids=[principal.agency_id]
     )
     visible = selectors.visible_to(principal)
-    records = PersonRecord.objects.in_bulk([c.record_id for c in found[:20]])
+    records = people_selectors.candidate_records(principal=principal, candidates=found[:20])
     out = []
     for candidate in found[:20]:
         record = records.get(candidate.record_id)

@@ -11,18 +11,19 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError
-from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from pydantic import Field
 
+from lifeline.accounts.api_auth import ErrorOut
 from lifeline.accounts.models import ApiClient
 from lifeline.accounts.services import api_client_authenticate
+from lifeline.core.api import ApiIn
 from lifeline.core.errors import Conflict, ValidationFailed
 
-from . import services
+from . import selectors, services
 from .models import Channel, HelpRequest
 
 
@@ -50,7 +51,7 @@ class ClientToken(HttpBearer):
         return api_client_authenticate(token)
 
 
-class RequestIn(Schema):
+class RequestIn(ApiIn):
     channel: str = Field(
         "api", description="api, web_form, hotline_call, walk_in, partner_referral"
     )
@@ -81,8 +82,14 @@ class RequestOut(Schema):
     first_response_at: datetime | None
 
 
-class ErrorOut(Schema):
-    detail: Any
+# Besides its success, a partner's request may answer 400 (a body that is not JSON), 401 (no
+# valid client token), 404 (not this agency's) or 422 (bad input); each is `{"detail": ...}`.
+CLIENT_ERRORS: dict[int, type[Schema]] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    404: ErrorOut,
+    422: ErrorOut,
+}
 
 
 def _out(request: HelpRequest) -> dict[str, Any]:
@@ -102,7 +109,7 @@ router = Router(tags=["help requests"], auth=ClientToken())
 
 @router.post(
     "/requests",
-    response={200: RequestOut, 201: RequestOut, 422: ErrorOut, 503: ErrorOut},
+    response={200: RequestOut, 201: RequestOut, **CLIENT_ERRORS, 503: ErrorOut},
     summary="Create a help request (idempotent)",
 )
 def create_request(
@@ -140,16 +147,12 @@ def create_request(
 
 @router.get(
     "/requests/{reference}",
-    response={200: RequestOut, 404: ErrorOut},
+    response={200: RequestOut, **CLIENT_ERRORS},
     summary="Status of a request this client's agency sent or holds",
 )
 def get_request(request: HttpRequest, reference: str) -> Status[dict[str, Any]]:
     client: ApiClient = request.auth  # type: ignore[attr-defined]
-    found = (
-        HelpRequest.objects.filter(reference=reference[:16])
-        .filter(Q(source_agency_id=client.agency_id) | Q(assigned_agency_id=client.agency_id))
-        .first()
-    )
+    found = selectors.request_for_client(agency_id=client.agency_id, reference=reference)
     if found is None:
         return Status(404, {"detail": "Not Found"})
     return Status(200, _out(found))

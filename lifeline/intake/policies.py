@@ -5,7 +5,8 @@ from __future__ import annotations
 from lifeline.accounts.policies import Capability
 from lifeline.accounts.principal import Principal
 
-from .models import Escalation, EscalationLevel, HelpRequest
+from . import selectors
+from .models import HelpRequest
 
 
 def can_view_request(actor: Principal, request: HelpRequest) -> bool:
@@ -15,9 +16,7 @@ def can_view_request(actor: Principal, request: HelpRequest) -> bool:
         return False
     if request.assigned_agency_id == actor.agency.pk:
         return True
-    return Escalation.objects.filter(
-        request=request, target_agency_id=actor.agency.pk, target=EscalationLevel.PARTNER_AGENCY
-    ).exists()
+    return selectors.escalated_to(actor.agency.pk).filter(request=request).exists()
 
 
 def can_act_on_request(actor: Principal, request: HelpRequest) -> bool:

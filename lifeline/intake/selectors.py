@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from lifeline.accounts.policies import Capability
 from lifeline.accounts.principal import Principal
 from lifeline.audit.models import AuditAction
-from lifeline.audit.services import audit_record
+from lifeline.audit.services import audit_denied, audit_record
 from lifeline.core.crypto import blind_index
 from lifeline.core.errors import NotFound
 
@@ -29,6 +29,15 @@ def escalated_to(agency_id: int) -> QuerySet[Escalation]:
     """Escalations that reached `agency_id` as the partner agency (the ladder's last rung)."""
     return Escalation.objects.filter(
         target_agency_id=agency_id, target=EscalationLevel.PARTNER_AGENCY
+    )
+
+
+def request_for_client(*, agency_id: int, reference: str) -> HelpRequest | None:
+    """A request an API client's agency sent or holds, by reference; None for any other."""
+    return (
+        HelpRequest.objects.filter(reference=reference[:16])
+        .filter(Q(source_agency_id=agency_id) | Q(assigned_agency_id=agency_id))
+        .first()
     )
 
 
@@ -82,9 +91,8 @@ def request_get(*, actor: Principal, reference: str) -> HelpRequest:
     """One request, with its read audited in the same transaction (no audit row, no data)."""
     found = visible_to(actor).filter(reference=reference).select_related("assigned_user").first()
     if found is None:
-        audit_record(
+        audit_denied(
             actor=actor,
-            action=AuditAction.ACCESS_DENIED,
             target_type="help_request",
             metadata={"lookup": "reference"},
         )

@@ -164,8 +164,9 @@ def request_input_clean(raw: Mapping[str, Any], *, channel: str) -> RequestInput
 
 
 def intake_policy(agency: Agency) -> tuple[IntakeSettings, deadlines.DeadlinePolicy]:
-    conf, _ = IntakeSettings.objects.get_or_create(agency=agency)
-    return conf, _policy_of(conf)
+    conf = IntakeSettings.objects.filter(agency_id=agency.pk)[:1]
+    found = conf[0] if conf else IntakeSettings.objects.get_or_create(agency=agency)[0]
+    return found, _policy_of(found)
 
 
 def default_intake_agency() -> Agency:
@@ -196,6 +197,9 @@ def _tokens(data: RequestInput) -> list[tuple[str, str]]:
     return sorted(set(out))
 
 
+REFERENCE_ATTEMPTS = 5
+
+
 def help_request_create(
     *,
     actor: AuditActor,
@@ -216,25 +220,32 @@ def help_request_create(
         existing = _existing(key, fingerprint)
         if existing is not None:
             return existing
-    try:
-        with transaction.atomic():
-            return _insert(actor, data, assigned_agency, key, fingerprint, source, created_by)
-    except IntegrityError:
-        if key is None:
-            raise
-        # A concurrent retry with the same key committed first: answer with that one.
-        existing = _existing(key, fingerprint)
-        if existing is None:
-            raise
-        return existing
+    # The reference is random (~39 bits); its unique constraint, not a lookup before every
+    # insert, catches the rare collision, and the insert is then tried again with a new one.
+    for _attempt in range(REFERENCE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _insert(actor, data, assigned_agency, key, fingerprint, source, created_by)
+        except IntegrityError:
+            if key is not None:
+                # A concurrent retry with the same key committed first: answer with that one.
+                existing = _existing(key, fingerprint)
+                if existing is not None:
+                    return existing
+    raise IntegrityError("no free reference after several attempts")
 
 
 def _existing(key: str, fingerprint: str) -> CreateResult | None:
-    found = HelpRequest.objects.filter(idempotency_key=key).first()
-    if found is None:
+    # Nearly every key is new: ask for two columns first, and load (and decrypt) the whole row
+    # only for a real retry.
+    hit = list(
+        HelpRequest.objects.filter(idempotency_key=key).values_list("pk", "idempotency_fingerprint")
+    )
+    if not hit:
         return None
-    if found.idempotency_fingerprint != fingerprint:
+    if hit[0][1] != fingerprint:
         raise Conflict("this Idempotency-Key was already used with a different request body")
+    found = HelpRequest.objects.get(pk=hit[0][0])
     return CreateResult(found, False, found.status_code)
 
 
@@ -257,12 +268,8 @@ def _insert(
         source_agency = (
             agency if agency.pk == int(source) else Agency.objects.filter(pk=int(source)).first()
         )
-    for _attempt in range(5):
-        ref = reference.new_reference()
-        if not HelpRequest.objects.filter(reference=ref).exists():
-            break
     request = HelpRequest.objects.create(
-        reference=ref,
+        reference=reference.new_reference(),
         status_code=code,
         channel=data.channel,
         reporter_type=data.reporter_type,
@@ -580,6 +587,7 @@ def _save_levels(rows: list[HelpRequest]) -> None:
         return
     # bulk_update builds a CASE branch per row, which costs more Python time than the whole
     # rest of a 500-row batch; three arrays cost the same for any batch size.
+    # nosemgrep: lifeline-raw-sql -- sweeper: escalation columns by id, values bound
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE intake_helprequest AS r "

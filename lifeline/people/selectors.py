@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from lifeline.accounts.policies import Capability
 from lifeline.accounts.principal import Principal
 from lifeline.audit.models import AuditAction
-from lifeline.audit.services import audit_record
+from lifeline.audit.services import audit_denied, audit_record
 from lifeline.core.errors import NotFound
 
 from . import linkage, names, policies, scoring, services
@@ -37,9 +37,8 @@ def person_record_get(
     The read is audited (no audit row, no data); a refusal is audited too, and is not found."""
     record = PersonRecord.objects.select_related("agency").filter(pk=record_id).first()
     if record is None or not policies.can_view_person_record(principal, record, extra_agency_ids):
-        audit_record(
+        audit_denied(
             actor=principal,
-            action=AuditAction.ACCESS_DENIED,
             target_type="person_record",
             metadata={"lookup": "id"},
         )
@@ -240,6 +239,17 @@ def person_count() -> PersonCount:
     )
 
 
+def candidate_records(
+    *, principal: Principal, candidates: Iterable[Candidate]
+) -> dict[int, PersonRecord]:
+    """The records behind search-before-create candidates, by id: only the principal's own
+    agency's (person_candidates has already checked the capability and audited the search)."""
+    if principal.agency is None:
+        return {}
+    ids = [c.record_id for c in candidates]
+    return PersonRecord.objects.filter(agency_id=principal.agency.pk).in_bulk(ids)
+
+
 # ---------------------------------------------------------------------------------------------
 # Review queue
 
@@ -270,6 +280,16 @@ def review_queue(*, principal: Principal, limit: int = 100) -> list[ReviewPair]:
     return rows
 
 
+def review_pair_clusters(*, pair: ReviewPair) -> list[int | None]:
+    """The current cluster of each record of a pair already read through review_pair_get."""
+    current = dict(
+        ClusterMembership.objects.filter(
+            record_id__in=[pair.record_a_id, pair.record_b_id], is_current=True
+        ).values_list("record_id", "cluster_id")
+    )
+    return [current.get(pair.record_a_id), current.get(pair.record_b_id)]
+
+
 def review_pair_get(*, principal: Principal, pair_id: int) -> ReviewPair:
     """One pair with both records: the read of both identities is audited."""
     pair = (
@@ -279,9 +299,8 @@ def review_pair_get(*, principal: Principal, pair_id: int) -> ReviewPair:
         .first()
     )
     if pair is None:
-        audit_record(
+        audit_denied(
             actor=principal,
-            action=AuditAction.ACCESS_DENIED,
             target_type="review_pair",
             metadata={"lookup": "id"},
         )
@@ -321,9 +340,8 @@ def cluster_get(
     if cluster is None or not policies.can_review_records(
         principal, {r.agency_id for r in records}
     ):
-        audit_record(
+        audit_denied(
             actor=principal,
-            action=AuditAction.ACCESS_DENIED,
             target_type="person_cluster",
             metadata={"lookup": "id"},
         )

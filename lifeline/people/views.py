@@ -17,7 +17,7 @@ from lifeline.accounts.principal import request_principal
 from lifeline.core.errors import Conflict, NotFound, ValidationFailed
 
 from . import scoring, selectors, services
-from .models import ClusterMembership, PersonRecord
+from .models import PersonRecord
 
 STATUS_LABELS = {
     scoring.AGREE: gettext_lazy("agree"),
@@ -130,14 +130,9 @@ def review_pair(request: HttpRequest, pair_id: int) -> HttpResponse:
         pair = selectors.review_pair_get(principal=actor, pair_id=pair_id)
     except NotFound:
         raise Http404 from None
-    current = dict(
-        ClusterMembership.objects.filter(
-            record_id__in=[pair.record_a_id, pair.record_b_id], is_current=True
-        ).values_list("record_id", "cluster_id")
-    )
     context = {
         "pair": pair,
-        "clusters": [current.get(pair.record_a_id), current.get(pair.record_b_id)],
+        "clusters": selectors.review_pair_clusters(pair=pair),
         "rows": _rows(pair.record_a, pair.record_b, pair.evidence or {}),
         "errors": {},
         "reason": "",

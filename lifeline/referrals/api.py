@@ -12,9 +12,10 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from lifeline.accounts.api_auth import need, staff_auth
+from lifeline.accounts.api_auth import STAFF_ERRORS, need, staff_auth
 from lifeline.accounts.policies import Capability
 from lifeline.accounts.principal import Principal
+from lifeline.core.api import ApiIn
 
 from . import selectors, services
 from .models import Referral
@@ -22,7 +23,7 @@ from .models import Referral
 router = Router(tags=["referrals"], auth=staff_auth)
 
 
-class ReferralIn(Schema):
+class ReferralIn(ApiIn):
     case_reference: str = Field(..., max_length=16)
     to_agency_id: int
     kind: str = Field(..., description="share or transfer")
@@ -35,7 +36,7 @@ class ReferralIn(Schema):
     note: str = Field("", max_length=services.NOTE_MAX)
 
 
-class DeclineIn(Schema):
+class DeclineIn(ApiIn):
     reason: str = Field(..., max_length=services.REASON_MAX)
 
 
@@ -99,7 +100,7 @@ def _written(principal: Principal, referral: Referral) -> ReferralDetailOut:
     return _detail(selectors.referral_view(principal, referral))
 
 
-@router.post("/referrals", response={201: ReferralDetailOut})
+@router.post("/referrals", response={201: ReferralDetailOut, **STAFF_ERRORS})
 def referral_send(request: HttpRequest, payload: ReferralIn) -> Status:
     principal = need(request, Capability.REFERRAL_SEND)
     referral = services.referral_send(
@@ -116,7 +117,7 @@ def referral_send(request: HttpRequest, payload: ReferralIn) -> Status:
     return Status(201, _written(principal, referral))
 
 
-@router.get("/referrals", response=ReferralListOut)
+@router.get("/referrals", response={200: ReferralListOut, **STAFF_ERRORS})
 def referral_list(request: HttpRequest) -> ReferralListOut:
     """Pending referrals to your agency (incoming) and those it sent (outgoing)."""
     principal = need(request, Capability.REFERRAL_VIEW)
@@ -127,20 +128,20 @@ def referral_list(request: HttpRequest) -> ReferralListOut:
     )
 
 
-@router.get("/referrals/{referral_id}", response=ReferralDetailOut)
+@router.get("/referrals/{referral_id}", response={200: ReferralDetailOut, **STAFF_ERRORS})
 def referral_get(request: HttpRequest, referral_id: int) -> ReferralDetailOut:
     principal = need(request, Capability.REFERRAL_VIEW)
     return _detail(selectors.referral_get(principal=principal, referral_id=referral_id))
 
 
-@router.post("/referrals/{referral_id}/accept", response=ReferralDetailOut)
+@router.post("/referrals/{referral_id}/accept", response={200: ReferralDetailOut, **STAFF_ERRORS})
 def referral_accept(request: HttpRequest, referral_id: int) -> ReferralDetailOut:
     principal = need(request, Capability.REFERRAL_RESPOND)
     referral = services.referral_accept(principal=principal, referral_id=referral_id)
     return _written(principal, referral)
 
 
-@router.post("/referrals/{referral_id}/decline", response=ReferralDetailOut)
+@router.post("/referrals/{referral_id}/decline", response={200: ReferralDetailOut, **STAFF_ERRORS})
 def referral_decline(
     request: HttpRequest, referral_id: int, payload: DeclineIn
 ) -> ReferralDetailOut:
@@ -151,7 +152,7 @@ def referral_decline(
     return _written(principal, referral)
 
 
-@router.post("/referrals/{referral_id}/revoke", response=ReferralDetailOut)
+@router.post("/referrals/{referral_id}/revoke", response={200: ReferralDetailOut, **STAFF_ERRORS})
 def referral_revoke(request: HttpRequest, referral_id: int) -> ReferralDetailOut:
     principal = need(request, Capability.REFERRAL_SEND)
     referral = services.referral_revoke(principal=principal, referral_id=referral_id)

@@ -16,7 +16,7 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 from lifeline.accounts.models import Agency
 from lifeline.accounts.principal import Principal
 from lifeline.audit.models import AuditAction
-from lifeline.audit.services import audit_record
+from lifeline.audit.services import audit_denied, audit_record
 from lifeline.cases import selectors as case_selectors
 from lifeline.cases.models import Case, Consent, ConsentScope, LifeThreatOverride, Purpose
 from lifeline.core import clock
@@ -194,9 +194,8 @@ def referral_get(*, principal: Principal, referral_id: int) -> ReferralView:
             )
             return referral_view(principal, referral)
     # Outside the block above: raising inside it would roll the refusal's audit row back.
-    audit_record(
+    audit_denied(
         actor=principal,
-        action=AuditAction.ACCESS_DENIED,
         target_type="referral",
         metadata={"lookup": "id"},
     )
@@ -255,9 +254,8 @@ def send_context(*, principal: Principal, reference: str) -> SendContext:
         )
         if case is not None:
             return _send_context(principal, case)
-    audit_record(
+    audit_denied(
         actor=principal,
-        action=AuditAction.ACCESS_DENIED,
         target_type="case",
         metadata={"lookup": "reference", "for": "referral"},
     )

@@ -14,8 +14,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from lifeline.accounts.api_auth import need, staff_auth
+from lifeline.accounts.api_auth import STAFF_ERRORS, need, staff_auth
 from lifeline.accounts.policies import Capability
+from lifeline.core.api import ApiIn
 
 from . import selectors, services
 from .models import OfficialDetermination, ScreeningInterview
@@ -23,7 +24,7 @@ from .models import OfficialDetermination, ScreeningInterview
 router = Router(tags=["screening"], auth=staff_auth)
 
 
-class StartIn(Schema):
+class StartIn(ApiIn):
     person_id: int
     gate: dict[str, str] = Field(
         ..., description="Section A answers by item id, e.g. {'a_safe_now': 'yes', ...}"
@@ -33,7 +34,7 @@ class StartIn(Schema):
     reuse_previous: bool = False
 
 
-class AnswersIn(Schema):
+class AnswersIn(ApiIn):
     version: int
     answers: dict[str, str | None] = Field(
         default_factory=dict, description="item id -> answer; null or '' clears it"
@@ -46,7 +47,7 @@ class CompleteIn(AnswersIn):
     partial: bool = False
 
 
-class OverrideIn(Schema):
+class ScreeningOverrideIn(ApiIn):
     version: int
     outcome: str
     reason: str = Field(..., max_length=2000)
@@ -74,13 +75,13 @@ class InterviewOut(Schema):
     outcome: str
 
 
-class DeterminationIn(Schema):
+class DeterminationIn(ApiIn):
     person_id: int
     value: str
     authority_id: int | None = None
     authority_name: str = Field("", max_length=200)
     country: str = Field(..., max_length=2)
-    decision_date: date | None = None
+    decision_date: date | None = Field(None, strict=False)
     reference_number: str = Field("", max_length=100)
     person_informed: bool
     reason: str = ""
@@ -101,10 +102,6 @@ class DeterminationOut(Schema):
     reason: str
     reason_note: str
     recorded_at: datetime
-
-
-class ErrorOut(Schema):
-    detail: Any
 
 
 def _interview_out(interview: ScreeningInterview) -> dict[str, Any]:
@@ -161,7 +158,7 @@ def _determination_out(row: OfficialDetermination) -> dict[str, Any]:
     }
 
 
-ERRORS = {404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS = STAFF_ERRORS
 
 
 @router.post("/screenings", response={201: InterviewOut, **ERRORS}, summary="Start a screening")
@@ -211,7 +208,9 @@ def complete_screening(request: HttpRequest, interview_id: int, payload: Complet
     response={200: InterviewOut, **ERRORS},
     summary="Override the suggested outcome, with a written reason",
 )
-def override_screening(request: HttpRequest, interview_id: int, payload: OverrideIn) -> Status:
+def override_screening(
+    request: HttpRequest, interview_id: int, payload: ScreeningOverrideIn
+) -> Status:
     principal = need(request, Capability.SCREENING_CONDUCT)
     interview = services.interview_override(
         actor=principal, interview_id=interview_id, expected_version=payload.version,
@@ -222,7 +221,7 @@ def override_screening(request: HttpRequest, interview_id: int, payload: Overrid
 
 @router.get(
     "/screenings/{interview_id}",
-    response={200: InterviewOut, 404: ErrorOut},
+    response={200: InterviewOut, **STAFF_ERRORS},
     summary="A screening with its suggestion and reasons",
 )
 def get_screening(request: HttpRequest, interview_id: int) -> Status:
@@ -246,7 +245,7 @@ def record_determination(request: HttpRequest, payload: DeterminationIn) -> Stat
 
 @router.get(
     "/persons/{person_id}/determinations",
-    response={200: list[DeterminationOut], 404: ErrorOut},
+    response={200: list[DeterminationOut], **STAFF_ERRORS},
     summary="Official determinations recorded about a person",
 )
 def list_determinations(request: HttpRequest, person_id: int) -> Status:

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from lifeline.accounts.principal import Principal
 from lifeline.audit.models import AuditAction
-from lifeline.audit.services import audit_record
+from lifeline.audit.services import audit_denied, audit_record
 from lifeline.core.errors import NotFound
 from lifeline.people.models import PersonRecord
 
@@ -27,8 +27,8 @@ MAX_LISTED_IDS = 200
 
 def _denied(actor: Principal, target_type: str) -> NotFound:
     # Outside any transaction of ours: the refusal is recorded even though nothing is returned.
-    audit_record(
-        actor=actor, action=AuditAction.ACCESS_DENIED, target_type=target_type,
+    audit_denied(
+        actor=actor, target_type=target_type,
         metadata={"lookup": "id"},
     )  # fmt: skip
     return NotFound()

@@ -1,5 +1,6 @@
-"""The security battery's world: three agencies, four kinds of case seen from agency A, canary
-strings planted in every record, and a counter of checked combinations printed at the end.
+"""The security battery's world: two NGOs (A, B), a third party (C), an embassy, a ministry and a
+police agency; four kinds of case seen from agency A, each with a help request; canary strings
+planted in every record; and a counter of checked combinations printed at the end.
 
 Synthetic data only: every name and story here is invented.
 """
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from lifeline.accounts.models import Agency, Role, User
+from lifeline.accounts.models import Agency, AgencyKind, Role, User
 from lifeline.accounts.principal import principal_for
 from lifeline.accounts.tests.factories import AgencyFactory
 from lifeline.cases import services as case_services
@@ -30,6 +31,8 @@ from lifeline.cases.models import (
 )
 from lifeline.cases.tests.factories import CaseFactory, PersonRecordFactory, victim_of
 from lifeline.core import clock
+from lifeline.intake import services as intake_services
+from lifeline.intake.models import Channel
 from lifeline.people.models import (
     ClusterMembership,
     MembershipSource,
@@ -56,6 +59,8 @@ SAFE_GATE = {
 
 # Checked combinations, summed over the session and printed by `pytest_terminal_summary`.
 CHECKED: Counter[str] = Counter()
+# Audit and log checks made along the way (B1 exposures, B3 refusals, B6 log records, D5 routes).
+AUDITED: Counter[str] = Counter()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -63,6 +68,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         total = sum(CHECKED.values())
         parts = ", ".join(f"{k}={v}" for k, v in sorted(CHECKED.items()))
         terminalreporter.write_line(f"security battery: {total} checked combinations ({parts})")
+    if AUDITED:
+        parts = ", ".join(f"{k}={v}" for k, v in sorted(AUDITED.items()))
+        terminalreporter.write_line(f"security battery, audit/log/CSRF checks: {parts}")
 
 
 @dataclass
@@ -80,7 +88,30 @@ class CaseObject:
     referral_id: int
     pair_id: int
     cluster_id: int
+    twin_id: int
     canaries: tuple[str, ...] = ()
+    # The help request assigned to the case's owner agency (never shared or escalated here).
+    help_request_id: int = 0
+    help_request_reference: str = ""
+    request_canaries: tuple[str, ...] = ()
+
+    @property
+    def all_canaries(self) -> tuple[str, ...]:
+        return self.canaries + self.request_canaries
+
+    def audit_targets(self) -> set[tuple[str, str]]:
+        """(target_type, target_id) of every record of the case: an audit row naming any of them
+        accounts for showing the case's canaries (the victim's name is on all their pages)."""
+        ids = {
+            "case": [self.case.pk],
+            "person_record": [self.person_id, self.twin_id],
+            "screening_interview": [self.interview_id],
+            "review_pair": [self.pair_id],
+            "person_cluster": [self.cluster_id],
+            "referral": [self.referral_id],
+            "authority_request": [self.request_id],
+        }
+        return {(kind, str(pk)) for kind, pks in ids.items() for pk in pks}
 
     def path_values(self) -> dict[str, str]:
         return {
@@ -96,6 +127,9 @@ class CaseObject:
             "cluster_id": str(self.cluster_id),
             "kind": "follow_up",
             "action": "split",
+            "request_reference": self.help_request_reference,
+            "request_action": "acknowledge",
+            "agency_code": self.case.owner_agency.code,
         }
 
 
@@ -105,6 +139,15 @@ class World:
     agency_b: Agency
     agency_c: Agency
     objects: dict[str, CaseObject] = field(default_factory=dict)
+    # The embassy, ministry and police agency, keyed by AgencyKind value.
+    extra: dict[str, Agency] = field(default_factory=dict)
+    # Agencies holding a live share (summary + tasks) of B's "shared" case: A and the embassy.
+    shared_with: set[int] = field(default_factory=set)
+
+    def agency(self, side: str) -> Agency:
+        return {"a": self.agency_a, "b": self.agency_b, "c": self.agency_c}.get(side) or (
+            self.extra[side]
+        )
 
     def canaries_hidden_from(self, agency_id: int | None) -> list[str]:
         """Canaries of every case this agency does not own. Shares give agency A only the
@@ -113,8 +156,11 @@ class World:
             c
             for obj in self.objects.values()
             if obj.case.owner_agency_id != agency_id
-            for c in obj.canaries
+            for c in obj.all_canaries
         ]
+
+    def all_canaries(self) -> list[str]:
+        return [c for obj in self.objects.values() for c in obj.all_canaries]
 
 
 def _canary(label: str, what: str) -> str:
@@ -193,6 +239,27 @@ def _build_case(
     canaries += [_canary(label, "referral"), _canary(label, "twin")]
     if canary_tasks:
         canaries.append(_canary(label, "task"))
+    request_canaries = (
+        _canary(label, "reqperson"),
+        _canary(label, "reqreporter"),
+        _canary(label, "reqstory"),
+    )
+    help_request = intake_services.help_request_create(
+        actor=intake_services.SystemActor("security-battery"),
+        data=intake_services.request_input_clean(
+            {
+                "reporter_type": "family",
+                "reporter_name": f"Synthetic {request_canaries[1]}",
+                "reporter_phone": "012 345 678",
+                "person_name": f"Synthetic {request_canaries[0]}",
+                "country": "TH",
+                "place_abroad": "a synthetic compound",
+                "narrative": f"Synthetic story {request_canaries[2]}",
+            },
+            channel=Channel.HOTLINE_CALL,
+        ),
+        assigned_agency=owner,
+    ).request
     return CaseObject(
         label=label,
         case=case,
@@ -205,7 +272,11 @@ def _build_case(
         referral_id=referral.pk,
         pair_id=pair.pk,
         cluster_id=cluster.pk,
+        twin_id=other.pk,
         canaries=tuple(canaries),
+        help_request_id=help_request.pk,
+        help_request_reference=help_request.reference,
+        request_canaries=request_canaries,
     )
 
 
@@ -237,17 +308,28 @@ def _share(obj: CaseObject, owner_user: User, recipient: Agency) -> Consent:
 
 @pytest.fixture
 def world(make_staff: Any) -> World:
-    """Agency A (the viewer), B (owns the other, shared and revoked cases), C (a third party)."""
+    """Agency A (the viewer), B (owns the other, shared and revoked cases), C (a third party);
+    an embassy (also holds the share of B's shared case), a ministry and a police agency."""
     a = AgencyFactory(name="Agency A (synthetic)", code="sec-a")
     b = AgencyFactory(name="Agency B (synthetic)", code="sec-b")
     c = AgencyFactory(name="Agency C (synthetic)", code="sec-c")
+    extra = {
+        kind: AgencyFactory(name=f"{label} (synthetic)", code=f"sec-{kind}", kind=kind)
+        for kind, label in (
+            (AgencyKind.EMBASSY.value, "Embassy E"),
+            (AgencyKind.MINISTRY.value, "Ministry M"),
+            (AgencyKind.POLICE.value, "Police P"),
+        )
+    }
     a_owner = make_staff("sec.a.owner", Role.SUPERVISOR, a)
     b_owner = make_staff("sec.b.owner", Role.SUPERVISOR, b)
-    w = World(agency_a=a, agency_b=b, agency_c=c)
+    w = World(agency_a=a, agency_b=b, agency_c=c, extra=extra)
     w.objects["own"] = _build_case("own", a, a_owner, c)
     w.objects["other"] = _build_case("other", b, b_owner, c)
     w.objects["shared"] = _build_case("shared", b, b_owner, c, canary_tasks=False)
     _share(w.objects["shared"], b_owner, a)
+    _share(w.objects["shared"], b_owner, extra[AgencyKind.EMBASSY.value])
+    w.shared_with = {a.pk, extra[AgencyKind.EMBASSY.value].pk}
     w.objects["revoked"] = _build_case("revoked", b, b_owner, c)
     consent = _share(w.objects["revoked"], b_owner, a)
     case_services.consent_withdraw(

@@ -77,6 +77,27 @@ def test_retry_with_the_same_key_and_body_answers_200_with_the_same_reference(cl
     assert stored() == before
 
 
+def test_a_reference_collision_is_retried_with_a_new_reference_and_stores_one_request(
+    client, token, monkeypatch
+):
+    from lifeline.intake import reference
+
+    taken = post(client, token, BODY, "key-0003-cccc").json()["reference"]
+    fresh = iter([taken, taken, "LL-2345-6789"])
+    monkeypatch.setattr(reference, "new_reference", lambda prefix="LL": next(fresh))
+    before = stored()
+
+    response = post(client, token, {**BODY, "person_name": "Chan Vanna"}, "key-0004-dddd")
+
+    assert response.status_code == 201
+    assert response.json()["reference"] == "LL-2345-6789"
+    # One request, its tokens, one audit row and one outbox message; nothing of the two attempts
+    # that collided.
+    after = stored()
+    assert after[0] == before[0] + 1 and after[2] == before[2] + 1 and after[3] == before[3] + 1
+    assert HelpRequest.objects.filter(reference=taken).count() == 1
+
+
 def test_same_key_with_a_different_body_is_refused_and_stores_nothing(client, token):
     post(client, token, BODY, "key-0003-cccc")
     before = stored()

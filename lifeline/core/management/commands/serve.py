@@ -10,14 +10,8 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.migrations.executor import MigrationExecutor
 
-
-def pending_migrations() -> list[str]:
-    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    return [f"{m.app_label}.{m.name}" for m, _backwards in plan]
+from lifeline.core.startup import startup_refusal
 
 
 class Command(BaseCommand):
@@ -31,12 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="web server only")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        pending = pending_migrations()
-        if pending:
-            raise CommandError(
-                f"{len(pending)} migration(s) pending ({', '.join(pending[:3])}…): "
-                "run `lifeline migrate` first"
-            )
+        refusal = startup_refusal()
+        if refusal:
+            raise CommandError(refusal)
         env = dict(os.environ)
         bind = f"{options['host']}:{options['port']}"
         web = [

@@ -6,10 +6,11 @@ import os
 import socket
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tasks_db.management.commands.db_worker import Worker
 
 from lifeline.core.periodic import Scheduler
+from lifeline.core.startup import startup_refusal
 
 
 class Command(BaseCommand):
@@ -19,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=1.0, help="queue poll seconds")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        refusal = startup_refusal()
+        if refusal:
+            raise CommandError(refusal)
         scheduler = Scheduler()
         scheduler.start()
         worker = Worker(
