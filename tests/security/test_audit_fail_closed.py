@@ -161,7 +161,9 @@ def _faulted(
 
 
 @pytest.mark.django_db
-def test_reads_fail_closed_when_the_audit_insert_fails(world, make_staff, login_fully):
+def test_reads_fail_closed_when_the_audit_insert_fails(
+    world: World, make_staff: Any, login_fully: Any
+) -> None:
     def make(name: str) -> Persona:
         persona = make_persona(name, world, make_staff, login_fully, None)
         persona.client.raise_request_exception = False  # answer as production would: a 500
@@ -223,8 +225,8 @@ def test_reads_fail_closed_when_the_audit_insert_fails(world, make_staff, login_
 
 @pytest.mark.django_db
 def test_a_read_that_swallows_the_audit_failure_is_caught(
-    world, make_staff, login_fully, monkeypatch
-):
+    world: World, make_staff: Any, login_fully: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Control: if audit writes ignored a refused insert (the page renders anyway), the check
     above reports the answer and the canaries it carries."""
     original = AuditEvent.save

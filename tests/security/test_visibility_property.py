@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -274,13 +275,19 @@ class VisibilityMachine(RuleBasedStateMachine):
 def test_visible_to_matches_the_reference_model() -> None:
     # The world in three INSERTs: three agencies, a supervisor in each, an analyst in the first.
     # The users never log in, so no password is hashed.
-    agencies = [AgencyFactory(name=f"Property {i} (synthetic)", code=f"prop-{i}") for i in range(3)]
+    agencies = [
+        cast(Agency, AgencyFactory(name=f"Property {i} (synthetic)", code=f"prop-{i}"))
+        for i in range(3)
+    ]
     users = User.objects.bulk_create(
-        [User(username=f"prop.sup{i}", password="!") for i in range(3)]  # noqa: S106
-        + [User(username="prop.analyst", password="!")]  # noqa: S106
+        [User(username=f"prop.sup{i}", password="!") for i in range(3)]
+        + [User(username="prop.analyst", password="!")]
     )
     Membership.objects.bulk_create(
-        [Membership(user=u, agency=a, role=Role.SUPERVISOR) for u, a in zip(users, agencies)]
+        [
+            Membership(user=u, agency=a, role=Role.SUPERVISOR)
+            for u, a in zip(users[:3], agencies, strict=True)
+        ]
         + [Membership(user=users[3], agency=agencies[0], role=Role.ANALYST)]
     )
     VisibilityMachine.agencies = agencies
