@@ -6,12 +6,12 @@ field, a stale version or an illegal move 409 with the reason.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Body, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from lifeline.accounts.api_auth import STAFF_ERRORS, need, staff_auth
 from lifeline.accounts.policies import Capability
@@ -55,6 +55,14 @@ class TaskIn(ApiIn):
     title: str = Field(..., max_length=300)
     due_at: datetime = Field(..., strict=False)
     assigned_to: int | None = None
+
+    @field_validator("due_at")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        # ISO 8601 allows offsets PostgreSQL refuses (beyond +-15:59): store the instant in UTC.
+        if value.tzinfo is None:
+            raise ValueError("give a time zone offset")
+        return value.astimezone(UTC)
 
 
 class OverrideIn(ApiIn):
