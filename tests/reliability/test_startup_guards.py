@@ -87,7 +87,8 @@ def test_refuses_to_start_with_synchronous_commit_off_then_starts_once_it_is_on(
     _set_database(migrated_url, "synchronous_commit", "off")
     refused = _start(env, command)
     assert refused.returncode != 0
-    assert "Lifeline refuses to start" in refused.stderr
+    # Commands speak the site's default language (Khmer unless configured): either wording.
+    assert any(t in refused.stderr for t in ("Lifeline refuses to start", "Lifeline បដិសេធ"))
     assert "synchronous_commit = off" in refused.stderr
     assert "fsync" not in refused.stderr and "migration" not in refused.stderr
 
@@ -113,8 +114,9 @@ def test_refuses_to_start_with_migrations_pending(pg_server_url: str, workdir: P
         for command in COMMANDS:
             refused = _start(env, command)
             assert refused.returncode != 0, command
-            assert "migration(s) pending" in refused.stderr, refused.stderr
-            assert "run `lifeline migrate` first" in refused.stderr
+            # Either language: both name the pending migrations and the command to run.
+            assert "migration" in refused.stderr, refused.stderr
+            assert "`lifeline migrate`" in refused.stderr
             assert "fsync" not in refused.stderr and "synchronous_commit" not in refused.stderr
 
 
@@ -131,7 +133,7 @@ def test_refuses_to_start_on_a_cluster_running_with_fsync_off(
         for command in COMMANDS:
             refused = _start(env, command)
             assert refused.returncode != 0, command
-            assert "PostgreSQL has fsync = off" in refused.stderr, refused.stderr
+            assert "fsync = off" in refused.stderr, refused.stderr
             assert "synchronous_commit" not in refused.stderr
     finally:
         cluster.stop()

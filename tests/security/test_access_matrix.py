@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -324,6 +325,13 @@ PERSONAS = (
     + [f"{kind}:{role}" for kind, roles in EXTRA_ROLES.items() for role in roles]
     + ["sysadmin", "password_only", "deactivated", "anon"]
 )
+# LIFELINE_BATTERY=quick (the SQLite pass of .ci/run): one persona of each kind; the PostgreSQL
+# pass runs them all.
+if os.environ.get("LIFELINE_BATTERY") == "quick":
+    PERSONAS = [
+        "a:supervisor", "a:analyst", "a:intake_officer", "b:case_worker", "embassy:liaison_officer",
+        "sysadmin", "password_only", "deactivated", "anon",
+    ]  # fmt: skip
 
 
 @dataclass
