@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -240,22 +241,29 @@ def wait_idle(database_url: str, quiet_seconds: float = 2.0, limit: float = 120.
         time.sleep(quiet_seconds)
 
 
-def latency_at_rate(port: int, token: str, rate: float, seconds: int) -> dict[str, float]:
-    """Open loop: request i is due at start + i/rate, and its latency counts from when it was
+Request = tuple[str, str, bytes | None, dict[str, str]]  # method, path, body, headers
+
+
+def open_loop(
+    port: int,
+    rate: float,
+    seconds: int,
+    threads: int,
+    request: Callable[[int], Request],
+    record: Callable[[int, int, float], None],
+    on_tick: Callable[[], None] | None = None,
+) -> None:
+    """Send `request(i)` for every i below rate * seconds, request i due at start + i/rate, and
+    call `record(i, status, latency)` (under a lock) with its latency counted from when it was
     due, so a stalled server is not hidden by the generator waiting for it (no coordinated
-    omission). A fixed pool of threads with keep-alive connections sends them, so the generator
-    itself stays light on the 2 cores it shares with the server; requests a busy pool sends late
-    carry that lateness in their latency."""
-    total = int(rate * seconds)
-    latencies: list[float] = []
-    failures = 0
+    omission); status -1 is no HTTP answer. A fixed pool of threads with keep-alive connections
+    sends them, so the generator stays light on the cores it shares with the server; requests a
+    busy pool sends late carry that lateness in their latency. `on_tick` runs about every second."""
     lock = threading.Lock()
-    counter = iter(range(total))
+    counter = iter(range(int(rate * seconds)))
     start = time.monotonic() + 0.5
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def sender() -> None:
-        nonlocal failures
         conn: http.client.HTTPConnection | None = None
         while True:
             with lock:
@@ -266,12 +274,11 @@ def latency_at_rate(port: int, token: str, rate: float, seconds: int) -> dict[st
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            body = request_body(i)
+            method, path, body, headers = request(i)
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request("POST", "/api/v1/requests", body=body,
-                             headers={**headers, "Idempotency-Key": str(uuid.uuid4())})  # fmt: skip
+                conn.request(method, path, body=body, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 status = response.status
@@ -283,25 +290,49 @@ def latency_at_rate(port: int, token: str, rate: float, seconds: int) -> dict[st
                 if conn is not None:
                     conn.close()
                 conn = None
+            latency = time.monotonic() - due
             with lock:
-                latencies.append(time.monotonic() - due)
-                failures += status != 201
+                record(i, status, latency)
         if conn is not None:
             conn.close()
 
-    # Enough senders that each is idle most of the time at the target rate.
-    pool = [threading.Thread(target=sender, daemon=True) for _ in range(max(8, int(rate // 3)))]
+    pool = [threading.Thread(target=sender, daemon=True) for _ in range(threads)]
     for thread in pool:
         thread.start()
-    for thread in pool:
-        thread.join(timeout=seconds + 60)
-    latencies.sort()
+    while any(thread.is_alive() for thread in pool):
+        time.sleep(1)
+        if on_tick is not None:
+            on_tick()
 
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 1)
 
-    return {"p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": round(latencies[-1] * 1000, 1),
-            "requests": total, "not_201": failures}  # fmt: skip
+def percentile_ms(values: list[float], p: float) -> float:
+    """The p-th percentile of latencies in seconds, in milliseconds (0 when there are none)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
+
+
+def latency_at_rate(port: int, token: str, rate: float, seconds: int) -> dict[str, float]:
+    """Help-request creates at a steady `rate` (see `open_loop`): p50, p99, max, failures."""
+    latencies: list[float] = []
+    failures = 0
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def request(i: int) -> Request:
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        return "POST", "/api/v1/requests", request_body(i), {**headers, **key}
+
+    def record(_i: int, status: int, latency: float) -> None:
+        nonlocal failures
+        latencies.append(latency)
+        failures += status != 201
+
+    # Enough senders that each is idle most of the time at the target rate.
+    open_loop(port, rate, seconds, max(8, int(rate // 3)), request, record)
+    return {"p50_ms": percentile_ms(latencies, 0.50), "p99_ms": percentile_ms(latencies, 0.99),
+            "max_ms": percentile_ms(latencies, 1.0), "requests": int(rate * seconds),
+            "not_201": failures}  # fmt: skip
 
 
 def serve(env: dict[str, str], workers: int, threads: int, workdir: Path) -> Server:

@@ -18,13 +18,11 @@ Not run in CI: the machine it runs on decides the numbers (loadavg is reported w
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -32,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.intake import serve, stop_group
+from benchmarks.intake import Request, open_loop, percentile_ms, serve, stop_group
 from tests.reliability.harness import django_run, request_body, scratch_database, site_prepare
 
 SETUP = """
@@ -119,72 +117,31 @@ def run_load(
     port: int, api_token: str, staff_token: str, cases: list[str], rate: float, seconds: int,
     threads: int, on_tick: Callable[[], None],
 ) -> tuple[dict[str, list[float]], dict[str, int], int]:  # fmt: skip
-    total = int(rate * seconds)
     latencies: dict[str, list[float]] = {kind: [] for kind, _ in MIX}
     statuses: dict[str, int] = {}
     errors = 0
-    lock = threading.Lock()
-    counter = iter(range(total))
-    start = time.monotonic() + 0.5
 
-    def request(i: int) -> tuple[str, str, bytes | None, dict[str, str]]:
+    def request(i: int) -> Request:
         kind = kind_of(i)
         if kind == "create":
             headers = {"Authorization": f"Bearer {api_token}", "Idempotency-Key": str(uuid.uuid4()),
                        "Content-Type": "application/json"}  # fmt: skip
-            return kind, "/api/v1/requests", request_body(i), headers
+            return "POST", "/api/v1/requests", request_body(i), headers
         headers = {"Authorization": f"Bearer {staff_token}"}
         if kind == "case":
-            return kind, f"/api/v1/cases/{cases[i % len(cases)]}", None, headers
-        return kind, "/api/v1/referrals", None, headers
+            return "GET", f"/api/v1/cases/{cases[i % len(cases)]}", None, headers
+        return "GET", "/api/v1/referrals", None, headers
 
-    def sender() -> None:
+    def record(i: int, status: int, latency: float) -> None:
         nonlocal errors
-        conn: http.client.HTTPConnection | None = None
-        while True:
-            with lock:
-                i = next(counter, None)
-            if i is None:
-                break
-            due = start + i / rate
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            kind, path, body, headers = request(i)
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request("POST" if body else "GET", path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                status = -1
-                if conn is not None:
-                    conn.close()
-                conn = None
-            elapsed = time.monotonic() - due
-            with lock:
-                latencies[kind].append(elapsed)
-                label = f"{kind}:{status}"
-                statuses[label] = statuses.get(label, 0) + 1
-                if status != EXPECTED[kind]:
-                    errors += 1
+        kind = kind_of(i)
+        latencies[kind].append(latency)
+        label = f"{kind}:{status}"
+        statuses[label] = statuses.get(label, 0) + 1
+        errors += status != EXPECTED[kind]
 
-    pool = [threading.Thread(target=sender, daemon=True) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    while any(t.is_alive() for t in pool):
-        time.sleep(1)
-        on_tick()
+    open_loop(port, rate, seconds, threads, request, record, on_tick)
     return latencies, statuses, errors
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
 
 
 def main() -> None:
@@ -244,12 +201,16 @@ def main() -> None:
         "rate": args.rate,
         "requests": len(every),
         "achieved_rate": round(len(every) / elapsed, 1),
-        "p50_ms": pct(every, 0.50),
-        "p95_ms": pct(every, 0.95),
-        "p99_ms": pct(every, 0.99),
-        "max_ms": pct(every, 1.0),
+        "p50_ms": percentile_ms(every, 0.50),
+        "p95_ms": percentile_ms(every, 0.95),
+        "p99_ms": percentile_ms(every, 0.99),
+        "max_ms": percentile_ms(every, 1.0),
         "by_kind": {
-            kind: {"requests": len(v), "p95_ms": pct(v, 0.95), "p99_ms": pct(v, 0.99)}
+            kind: {
+                "requests": len(v),
+                "p95_ms": percentile_ms(v, 0.95),
+                "p99_ms": percentile_ms(v, 0.99),
+            }
             for kind, v in latencies.items()
         },
         "errors": errors,
@@ -268,7 +229,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "loadavg_start": [round(x, 2) for x in load_start],
         "loadavg_end": [round(x, 2) for x in load_end],
-        "pass_p95_under_500ms": pct(every, 0.95) < 500,
+        "pass_p95_under_500ms": percentile_ms(every, 0.95) < 500,
         "pass_no_errors": errors == 0,
         "pass_rss_growth_under_10pct": bool(rss_start) and (rss_end - rss_start) < 0.1 * rss_start,
     }
