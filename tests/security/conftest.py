@@ -43,19 +43,11 @@ from lifeline.people.models import (
 from lifeline.referrals.models import Referral, ReferralKind
 from lifeline.screening import services as screening_services
 from lifeline.screening.models import ScreeningInterview
+from lifeline.screening.tests.conftest import SAFE_GATE
 
 # Sections agency A receives of the shared case. PERSONS and SCREENING are deliberately absent.
 SHARED_SECTIONS = (Section.SUMMARY.value, Section.TASKS.value)
 
-SAFE_GATE = {
-    "a_safe_now": "yes",
-    "a_private": "yes",
-    "a_consent_interview": "yes",
-    "a_consent_recording": "no",
-    "a_right_to_stop": "yes",
-    "a_interpreter": "no",
-    "a_language": "km",
-}
 
 # Checked combinations, summed over the session and printed by `pytest_terminal_summary`.
 CHECKED: Counter[str] = Counter()
@@ -189,17 +181,7 @@ def _build_case(
         due_at=now + timedelta(days=2),
         created_at=now,
     )
-    consent = Consent.objects.create(
-        person=victim,
-        agency=owner,
-        scope=ConsentScope.SHARE,
-        recipient_agency=third,
-        purpose=Purpose.RESCUE,
-        given_by="self",
-        method="written",
-        given_on=now.date(),
-        recorded_at=now,
-    )
+    consent = _share_consent(victim, owner, third, Purpose.RESCUE)
     plan = ServicePlan.objects.create(
         case=case, needs=f"Synthetic needs {_canary(label, 'needs')}", goals="Synthetic goals",
         created_at=now,
@@ -280,20 +262,27 @@ def _build_case(
     )
 
 
-def _share(obj: CaseObject, owner_user: User, recipient: Agency) -> Consent:
-    victim: PersonRecord = victim_of(obj.case)
+def _share_consent(
+    person: PersonRecord, owner: Agency, recipient: Agency, purpose: Purpose
+) -> Consent:
+    """A written consent by the person to share their case with `recipient`."""
     now = clock.now()
-    consent = Consent.objects.create(
-        person=victim,
-        agency=obj.case.owner_agency,
+    return Consent.objects.create(
+        person=person,
+        agency=owner,
         scope=ConsentScope.SHARE,
         recipient_agency=recipient,
-        purpose=Purpose.SERVICES,
+        purpose=purpose,
         given_by="self",
         method="written",
         given_on=now.date(),
         recorded_at=now,
     )
+
+
+def _share(obj: CaseObject, owner_user: User, recipient: Agency) -> Consent:
+    victim: PersonRecord = victim_of(obj.case)
+    consent = _share_consent(victim, obj.case.owner_agency, recipient, Purpose.SERVICES)
     with transaction.atomic():
         case_services.case_share_grant(
             actor=principal_for(owner_user, verified=True),

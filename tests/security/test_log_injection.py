@@ -22,6 +22,7 @@ from django.test import Client
 
 from lifeline.accounts.models import Agency, AgencyKind
 from lifeline.core.logformat import SafeFormatter, escape_control
+from lifeline.intake.tests.conftest import VALID_FORM
 
 FORGED = "2020-01-01 00:00:00,000 INFO lifeline FORGED login ok for admin"
 # CRLF + a forged record, a bare CR (overwrites the line on a terminal), ANSI (clears the
@@ -154,13 +155,8 @@ def test_help_request_narrative_never_reaches_the_log(
     agency_a.save(update_fields=["kind"])
     stream, records = log_output
     form = {
+        **VALID_FORM,
         "submission_id": uuid.uuid4().hex,
-        "reporter_type": "family",
-        "reporter_name": "Sok Dara",
-        "reporter_phone": "012 345 678",
-        "person_name": "Chan Sopheap",
-        "country": "TH",
-        "place_abroad": "a compound near the border (synthetic)",
         # The form refuses control characters but keeps line breaks in a story.
         "narrative": f"My sister cannot leave. (synthetic)\r\n{FORGED}\n\u2028{FORGED}",
     }
