@@ -24,7 +24,7 @@ from typing import Literal
 import phonenumbers
 from anyascii import anyascii
 
-ROMANISATION_TABLE_VERSION = "kh-rom-1"
+ROMANISATION_TABLE_VERSION = "kh-rom-2"
 
 DEFAULT_PHONE_REGION = "KH"
 
@@ -151,6 +151,13 @@ ROMANISATION_RULES: tuple[RomanisationRule, ...] = (
         (("heang", "hieng"), ("hiang", "heang"), ("sopheap", "sophiep")),
     ),
     RomanisationRule(
+        "vowel-ae-e",
+        r"ae",
+        "e",
+        "kh-rom-2: ែ is written ae (anyascii, UNGEGN) or e in everyday names (Haem/Hem, Kaem/Kem)",
+        (("haem", "hem"), ("kaem", "kem")),
+    ),
+    RomanisationRule(
         "vowel-oeu-eu-oe",
         r"oeu|eou|eu|oe|ue",
         "eu",
@@ -159,10 +166,18 @@ ROMANISATION_RULES: tuple[RomanisationRule, ...] = (
     ),
     RomanisationRule(
         "vowel-ey-ei-ay",
-        r"ey|ei|ay|ai|ee|(?<=[^aeiou])y$",
+        r"eey|ey|ei|ay|ai|ee|(?<=[^aeiou])y$",
         "i",
-        "ី/ៃ: ey, ei, ay, y, ee and i alternate (Pisey/Pisei/Pisay, Ly/Lee/Li, Srey/Srei)",
-        (("pisey", "pisei"), ("pisay", "pisey"), ("ly", "li"), ("lee", "ly"), ("srey", "srei")),
+        "ី/ៃ: ey, ei, ay, y, ee and i alternate (Pisey/Pisei/Pisay, Ly/Lee/Li, Srey/Srei); "
+        "kh-rom-2: a final ey lengthened to eey is the same vowel (Piseey/Pisey)",
+        (
+            ("pisey", "pisei"),
+            ("pisay", "pisey"),
+            ("ly", "li"),
+            ("lee", "ly"),
+            ("srey", "srei"),
+            ("piseey", "pisey"),
+        ),
     ),
     RomanisationRule(
         "vowel-ou-o-u",
@@ -383,7 +398,22 @@ _BANTOC = "\u17cb"
 _COENG = "\u17d2"
 _TRIISAP = "\u17ca"
 _RO = "\u179a"
+_SAMYOK_SANNYA = "\u17d0"
+_YO = "\u1799"
 _A_FINAL_AFTER = frozenset("នរញ")
+# kh-rom-2: word-final subscripts that are not pronounced after a closed syllable (រ័ត្ន is Roth)
+_SILENT_FINAL_SUBSCRIPTS = frozenset("នយ")
+# kh-rom-2: dental stops voiced in clusters, as names are written: ន្ត/ន្ទ as nd (ចិន្តា Chenda,
+# ចន្ទា Chanda) and ត្ត as d (ឧត្តម Oudom). Each is rewritten to the Khmer letter with that
+# Latin value and the same series, so vowels keep their series.
+_VOICED_CLUSTERS = (
+    ("\u1793\u17d2\u178f", "\u1793\u17d2\u178a"),  # ន្ត -> ន្ដ
+    ("\u1793\u17d2\u1791", "\u1793\u17d2\u178c"),  # ន្ទ -> ន្ឌ
+    ("\u178f\u17d2\u178f", "\u178a\u17d2\u178a"),  # ត្ត -> ដ្ដ
+)
+# kh-rom-2: a word-final C1 C2 + subscript yo is read as one closed syllable with a short u,
+# the yo silent (ភារម្យ is Phearum: រម្យ reads rum).
+_FINAL_YO_SYLLABLE = re.compile("([\u1780-\u17a2])([\u1780-\u17a2])\u17d2\u1799(?= |$)")
 _SERIES_SHIFTERS = "\u17c9\u17ca"  # muusikatoan ៉ moves to the first series, triisap ៊ to the second
 _SECOND_SERIES = frozenset("គឃងជឈញឌឍនទធពភមយរលវ")
 _SECOND_SERIES_VOWELS = {
@@ -392,7 +422,7 @@ _SECOND_SERIES_VOWELS = {
     "\u17b8": "i",  # ី
     "\u17bb": "u",  # ុ
     "\u17bc": "ou",  # ូ
-    "\u17b9": "eu",  # ឹ
+    "\u17b9": "i",  # ឹ: kh-rom-2, written i in names (លឹម Lim, ឈឹម Chhim, អ៊ឹម Im)
     "\u17ba": "eu",  # ឺ
     "\u17c4": "ou",  # ោ
     "\u17c5": "ov",  # ៅ
@@ -429,7 +459,11 @@ def _khmer_to_latin(text: str) -> str:
     inherent vowel, drop the bantoc and give second-series consonants their own vowel values
     before handing the rest to anyascii.
     """
-    chars = list(normalise_khmer(text))
+    text = normalise_khmer(text)
+    for cluster, voiced in _VOICED_CLUSTERS:
+        text = text.replace(cluster, voiced)
+    text = _FINAL_YO_SYLLABLE.sub("\\1\u17bb\\2", text)
+    chars = list(text)
     out: list[str] = []
     series_o = False
     skip_next = False
@@ -443,6 +477,21 @@ def _khmer_to_latin(text: str) -> str:
         if char == _COENG and base_is_coda and index + 1 < len(chars) and chars[index + 1] == _RO:
             skip_next = True  # a subscript ro closing a syllable is silent (ពេជ្រ is Pich)
             continue
+        if (
+            char == _COENG
+            and base_is_coda
+            and index + 1 < len(chars)
+            and chars[index + 1] in _SILENT_FINAL_SUBSCRIPTS
+            and (index + 2 >= len(chars) or chars[index + 2] == " ")
+        ) or (
+            char == _COENG
+            and chars[index + 1 : index + 2] == [_YO]
+            and (index + 2 >= len(chars) or chars[index + 2] == " ")
+        ):
+            # kh-rom-2: a word-final subscript no or yo after a closed syllable is silent
+            # (រ័ត្ន is Roth), and a word-final subscript yo always is (ភារម្យ is Phearum)
+            skip_next = True
+            continue
         if _KHMER_CONSONANT.match(char):
             out.append(char)
             series_o = char in _SECOND_SERIES
@@ -453,7 +502,11 @@ def _khmer_to_latin(text: str) -> str:
             if index > 0 and chars[index - 1] == _COENG:
                 is_coda = base_is_coda  # a subscript belongs to its base consonant's syllable
             else:
-                is_coda = index > 0 and _VOWEL_SIGN.match(chars[index - 1]) is not None
+                # kh-rom-2: samyok sannya ័ is a vowel too, so ត in រ័ត្ន closes the syllable
+                is_coda = index > 0 and (
+                    _VOWEL_SIGN.match(chars[index - 1]) is not None
+                    or chars[index - 1] == _SAMYOK_SANNYA
+                )
                 base_is_coda = is_coda
             if rest and _KHMER_CONSONANT.match(rest[0]) and not is_coda:
                 out.append("o" if series_o else "a")
@@ -476,10 +529,14 @@ def _khmer_to_latin(text: str) -> str:
             and vowel
             and word_final
             and out
-            and out[-1] in _A_FINAL_AFTER
-            and _has_earlier_syllable(out)
+            and (
+                (out[-1] in _A_FINAL_AFTER and _has_earlier_syllable(out))
+                or (len(out) > 1 and out[-2] == _COENG)
+            )
         ):
-            vowel = "a"  # closing នា/រា/ញា is written a (Veasna, Makara, Panha), not ea
+            # closing នា/រា/ញា is written a (Veasna, Makara, Panha), not ea; kh-rom-2: so is a
+            # closing ា under a subscript (ផល្លា Phalla, ចន្ទា Chanda)
+            vowel = "a"
         out.append(vowel if vowel is not None else char)
     return anyascii("".join(out)).lower()
 
@@ -513,6 +570,11 @@ def _folded_lexicon() -> frozenset[str]:
     return frozenset(fold_token(word) for word in NAME_LEXICON)
 
 
+def _split_rank(pieces: tuple[str, ...]) -> tuple[int, int, list[int]]:
+    vowel_led = sum(1 for piece in pieces[1:] if piece[0] in "aeiou")
+    return len(pieces), vowel_led, [-len(piece) for piece in pieces]
+
+
 @lru_cache(maxsize=200_000)
 def split_token(token: str) -> tuple[str, ...]:
     """Split a run-together name into lexicon pieces (Sokheang -> sok, heang).
@@ -541,12 +603,10 @@ def split_token(token: str) -> tuple[str, ...]:
                 continue
             candidate = (*prefix, piece)
             current = best[end]
-            # Fewest pieces first; on a tie prefer the longer leading piece, because Khmer
-            # syllables close on a consonant (sok|heang, not so|kheang).
-            if current is None or (len(candidate), [-len(p) for p in candidate]) < (
-                len(current),
-                [-len(p) for p in current],
-            ):
+            # Fewest pieces first; on a tie prefer pieces that start with a consonant after the
+            # first (kh-rom-2: chan|neem, not chann|eem), then the longer leading piece, because
+            # Khmer syllables close on a consonant (sok|heang, not so|kheang).
+            if current is None or _split_rank(candidate) < _split_rank(current):
                 best[end] = candidate
     found = best[len(token)]
     return found if found and len(found) > 1 else (token,)
@@ -592,6 +652,23 @@ _VOWELS_AFTER_FIRST = re.compile(r"(?<=.)[aeiou]+")
 def skeleton(key: str) -> str:
     """Consonant skeleton of a folded key; tolerates a/o vowel spellings (Ratha/Rotha)."""
     return " ".join(_VOWELS_AFTER_FIRST.sub("", token) for token in key.split())
+
+
+# Letters that only colour a vowel in romanised keys (Soy/Soi/សយ "si", Chhoy/Chhaey), or are
+# mostly noise once kh/ph/th/ch are folded (Pahlla, Tohch).
+_NON_CONSONANT_KEY = re.compile(r"[aeiouyh\s]")
+
+
+def consonant_key(keys: tuple[str, ...] | list[str]) -> str:
+    """Sorted consonants of folded name keys: blind to order, word breaks and vowel spellings.
+
+    The loosest name key, for blocking only (always with a second field): "Vann Heng",
+    "Vannheng" and វណ្ណហេង ("vonaheng") differ in their keys and skeletons but share their
+    consonants. d is written for ត in some names (ធីតា Thida, not
+    "Thita"), so d counts as t here. Letters keep their multiplicity, so "Sok Sok Kha" and
+    "Sok Kha" stay apart.
+    """
+    return "".join(sorted(_NON_CONSONANT_KEY.sub("", "".join(keys)).replace("d", "t")))
 
 
 def name_skeleton(name: str) -> str:

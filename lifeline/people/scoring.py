@@ -304,6 +304,26 @@ LEVEL_ORDER: dict[str, tuple[str, ...]] = {
 # Parameters and scores
 
 
+_NOT_OBSERVED = "level not observed in training dataset"  # splink LEVEL_NOT_OBSERVED_TEXT
+
+
+def _splink_probability(value: Any) -> float | None:
+    """Splink scores a level EM never saw ("level not observed") with probability 1e-6."""
+    return 1e-6 if value == _NOT_OBSERVED else value
+
+
+def _splink_m(value: Any, position: int, levels: int) -> float | None:
+    """m as Splink uses it at predict time, including for a level EM left untrained.
+
+    A small register can leave a level without pairs in every EM pass (measured: "same phone,
+    names differ" on 1,500 records); Splink then predicts with its default m (0.95 for the
+    strongest level, the remaining 0.05 shared by the others), so the scorer must too.
+    """
+    if value is None and levels > 1:
+        return 0.95 if position == 0 else 0.05 / (levels - 1)
+    return _splink_probability(value)
+
+
 @dataclass(frozen=True)
 class Parameters:
     """Prior match probability and (m, u) per comparison level label."""
@@ -318,13 +338,17 @@ class Parameters:
         levels: dict[str, dict[str, tuple[float | None, float | None]]] = {}
         for comparison in settings.get("comparisons", []):
             name = comparison.get("output_column_name")
-            levels[name] = {
-                level.get("label_for_charts", ""): (
-                    level.get("m_probability"),
-                    level.get("u_probability"),
-                )
+            scored = [
+                level
                 for level in comparison.get("comparison_levels", [])
                 if not level.get("is_null_level")
+            ]
+            levels[name] = {
+                level.get("label_for_charts", ""): (
+                    _splink_m(level.get("m_probability"), position, len(scored)),
+                    _splink_probability(level.get("u_probability")),
+                )
+                for position, level in enumerate(scored)
             }
         prior = float(settings.get("probability_two_random_records_match") or 1e-4)
         return cls(prior=prior, levels=levels, source=source)
@@ -448,7 +472,15 @@ def score_pair(
 # own Khmer-script record). Smaller inputs are linked with the default weights instead.
 MIN_RECORDS_FOR_MODEL = 1000
 
-_BLOCK_COLUMNS = ("name_key", "name_concat", "name_skel", "phone", "id_number", "khmer_norm")
+_BLOCK_COLUMNS = (
+    "name_key",
+    "name_concat",
+    "name_skel",
+    "name_cons",
+    "phone",
+    "id_number",
+    "khmer_norm",
+)
 
 
 def _components(record_ids: list[str], links: Iterable[tuple[str, str]]) -> int:
@@ -485,6 +517,8 @@ def link_records_default(
         block_keys = [(c, f[c]) for c in _BLOCK_COLUMNS if f.get(c)]
         if f.get("name_key_kh"):
             block_keys.append(("name_key", f["name_key_kh"]))
+        if f.get("name_cons_kh"):
+            block_keys.append(("name_cons", f["name_cons_kh"]))
         for block_key in block_keys:
             blocks.setdefault(block_key, []).append(rid)
     seen: set[tuple[str, str]] = set()

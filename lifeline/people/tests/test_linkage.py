@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -47,6 +48,61 @@ def test_prepare_builds_name_keys_for_both_scripts():
     assert features.loc[0, "phone"] == "+85512345678"
     assert features.loc[1, "dob_full"] == "1990-02-03"
     assert pd.isna(features.loc[0, "dob_full"])
+
+
+def test_prepare_keeps_sparse_blocking_keys_only_for_sparse_records():
+    frame = pd.DataFrame(
+        [
+            {"record_id": "full", "name_latin": "Sok Dara", "dob": "1990", "province": "Kampot"},
+            {
+                "record_id": "nodob",
+                "name_latin": "Sok Dara",
+                "province": "Kampot",
+                "destination_country": "TH",
+            },
+            {"record_id": "sparse", "name_latin": "Sok Dara", "destination_country": "TH"},
+        ]
+    )
+    features, _ = linkage.prepare(frame)
+    features = features.set_index("unique_id")
+    assert features.loc["full", "name_cons"] == "krst"
+    assert pd.isna(features.loc["full", "name_key_nodob"])
+    assert pd.isna(features.loc["full", "name_cons_sparse"])
+    assert features.loc["nodob", "name_key_nodob"] == "dara sok"
+    assert pd.isna(features.loc["nodob", "name_cons_sparse"])
+    assert features.loc["sparse", "name_cons_sparse"] == "krst"
+
+
+def _blocked(left: dict[str, str], right: dict[str, str]) -> bool:
+    features, _ = linkage.prepare(pd.DataFrame([left, right]))
+    con = duckdb.connect()
+    con.register("f", features)
+    condition = " OR ".join(f"coalesce(({rule}), false)" for rule in linkage.BLOCKING_RULES)
+    hit = con.execute(
+        f"SELECT {condition} FROM f l JOIN f r ON l.unique_id = 'a' AND r.unique_id = 'b'"  # noqa: S608
+    ).fetchone()
+    con.close()
+    return bool(hit and hit[0])
+
+
+def test_blocking_pairs_split_and_khmer_spellings_on_consonants_and_year():
+    left = {"record_id": "a", "name_latin": "Sok Vann Heng", "dob": "1990", "sex": "M"}
+    right = {"record_id": "b", "name_khmer": "សុខ វណ្ណហេង", "dob": "1990-01-02", "sex": "M"}
+    assert _blocked(left, right)
+
+
+def test_blocking_pairs_a_sparse_record_by_name_and_sex():
+    left = {"record_id": "a", "name_latin": "Sok Dara", "sex": "F", "province": "Kampot"}
+    right = {"record_id": "b", "name_latin": "SOK DARA", "dob": "1990", "sex": "F"}
+    assert _blocked(left, right)
+    assert not _blocked(left, {**right, "sex": "M"})
+
+
+def test_name_blocking_rules_always_join_a_second_field():
+    name_columns = ("name_key", "name_skel", "name_cons", "khmer_norm")
+    for rule in linkage.BLOCKING_RULES:
+        if any(column in rule for column in name_columns):
+            assert " AND " in rule, rule
 
 
 def test_prepare_reports_bad_rows_with_reasons():

@@ -24,7 +24,7 @@ def test_every_romanisation_rule_has_an_example():
 
 
 def test_romanisation_table_has_a_version():
-    assert names.ROMANISATION_TABLE_VERSION == "kh-rom-1"
+    assert names.ROMANISATION_TABLE_VERSION == "kh-rom-2"
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,56 @@ def test_malformed_dob_raises(raw: str):
         ("ស្រីល័ក្ខ", "Srey Leak"),  # samyok sannya ័ after a second-series consonant is ea
         ("មាស", "Meas"),
         ("ចាន់ថា", "Chantha"),  # bantoc dropped, no inherent vowel after a closed syllable
+        # kh-rom-2 rules, one case each:
+        ("ចិន្តា", "Chenda"),  # ន្ត is written nd
+        ("ចន្ទា", "Chanda"),  # ន្ទ is written nd
+        ("ផល្លា", "Phalla"),  # a closing ា under a subscript is a, not ea
+        ("លឹម", "Lim"),  # ឹ after a second-series consonant is i
+        ("រ័ត្ន", "Reat"),  # ័ closes the syllable and the final subscript no is silent
+        ("ភារម្យ", "Phearum"),  # word-final C + C្យ reads as one syllable with u, yo silent
+        ("ហែម", "Hem"),  # ែ is written ae, folded to e by the vowel-ae-e rule
     ],
 )
 def test_khmer_transliteration_rules_meet_common_romanisation(khmer: str, latin: str):
     assert names.name_bag(khmer) == names.name_bag(latin)
+
+
+def test_double_ta_is_written_d_so_oudom_meets_its_khmer_spelling():
+    # kh-rom-2: ត្ត is d (the example: ឧត្តម came out "otam", not "odom")
+    assert names._khmer_to_latin("ឧត្តម") == "oddam"
+    assert names.name_skeleton("ឧត្តម") == names.name_skeleton("Oudom")
+
+
+def test_final_subscript_yo_is_silent_after_a_vowel():
+    # kh-rom-2: a word-final subscript yo is not pronounced
+    assert names._khmer_to_latin("ភារម្យ") == "phearum"
+
+
+def test_final_subscript_is_silent_only_for_no_yo_ro():
+    # ពិសិដ្ឋ keeps its subscript: Piseth, not Pisid
+    assert names.name_bag("ពិសិដ្ឋ") == names.name_bag("Piseth")
+
+
+def test_split_prefers_consonant_led_pieces_on_a_tie():
+    # kh-rom-2: chan|neem, not chann|eem; sok|heang still wins over so|kheang
+    assert names.tokenise("Channeem") == ("chan", "neem")
+    assert names.name_bag("Channeem") == names.name_bag("Chan Nim") == names.name_bag("ចាន់នីម")
+    assert names.tokenise("Sokheang") == ("sok", "heang")
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("Vann Heng", "វណ្ណហេង"),  # split vs joined, and a/o of the second-series inherent vowel
+        ("Soy Sokha", "សយ សុខា"),  # y colours the vowel (Soy vs "say")
+        ("Thida Sok", "សុខ ធីតា"),  # d written for ត
+    ],
+)
+def test_consonant_key_is_blind_to_order_breaks_and_vowels(left: str, right: str):
+    assert names.consonant_key(names.name_keys(left)) == names.consonant_key(names.name_keys(right))
+
+
+def test_consonant_key_keeps_multiplicity():
+    assert names.consonant_key(names.name_keys("Sok Sok Kha")) != names.consonant_key(
+        names.name_keys("Sok Kha")
+    )

@@ -135,3 +135,22 @@ def test_constraints_in_average_linkage():
         ["a", "b"], pairs.head(1), 0.5, 0.4, must_link=[("a", "b")], cannot_link=[("a", "b")]
     )
     assert conflict["a"] != conflict["b"]
+
+
+def test_untrained_level_uses_splinks_default_m():
+    settings = {
+        "comparisons": [
+            {
+                "output_column_name": "phone",
+                "comparison_levels": [
+                    {"label_for_charts": "phone missing", "is_null_level": True},
+                    {"label_for_charts": "a", "m_probability": 0.9, "u_probability": 0.01},
+                    {"label_for_charts": "b", "m_probability": None, "u_probability": 0.02},
+                    {"label_for_charts": "c", "m_probability": 0.1, "u_probability": 0.97},
+                ],
+            }
+        ]
+    }
+    levels = scoring.Parameters.from_model(settings).levels["phone"]
+    assert levels["b"] == (pytest.approx(0.025), 0.02)
+    assert levels["a"] == (0.9, 0.01)
