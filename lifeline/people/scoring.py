@@ -134,12 +134,27 @@ def _jw(left: Features, right: Features, column: str, threshold: float) -> bool:
     return a is not None and b is not None and jaro_winkler(a, b) >= threshold
 
 
+def _jw_either_order(left: Features, right: Features, threshold: float) -> bool:
+    """Joined names compared as written and with one side's family/given order reversed."""
+    pairs = (
+        (left.get("name_concat"), right.get("name_concat")),
+        (left.get("name_concat"), right.get("name_concat_rev")),
+        (left.get("name_concat_rev"), right.get("name_concat")),
+    )
+    return any(
+        a is not None and b is not None and jaro_winkler(a, b) >= threshold for a, b in pairs
+    )
+
+
 def name_level(left: Features, right: Features) -> str:
     def missing(f: Features) -> bool:
         return f.get("name_key") is None and f.get("khmer_norm") is None
 
     if missing(left) or missing(right):
         return "name missing"
+    khmer_l, khmer_r = left.get("khmer_norm"), right.get("khmer_norm")
+    if khmer_l is not None and khmer_r is not None and khmer_l != khmer_r:
+        return linkage.KHMER_DIFFERS_LABEL
     if _eq(left, right, "name_key"):
         return "same name under romanisation table (any order)"
     if (
@@ -148,13 +163,20 @@ def name_level(left: Features, right: Features) -> str:
         or _eq(left, right, "name_key", "name_key_kh")
         or _eq(left, right, "name_concat")
         or _eq(left, right, "name_concat", "name_concat_rev")
+        or _eq(left, right, "name_concat_rev", "name_concat")
     ):
         return "same Khmer script, cross-script key or joined spelling"
     if _eq(left, right, "name_skel"):
         return "same consonant skeleton"
-    if _jw(left, right, "name_concat", 0.9):
+    if (
+        _eq(left, right, "name_cons")
+        or _eq(left, right, "name_cons_kh", "name_cons")
+        or _eq(left, right, "name_cons", "name_cons_kh")
+    ):
+        return "same consonant key"
+    if _jw_either_order(left, right, 0.9):
         return "Jaro-Winkler >= 0.9"
-    if _jw(left, right, "name_concat", 0.8):
+    if _jw_either_order(left, right, 0.8):
         return "Jaro-Winkler >= 0.8"
     if set(left.get("name_tokens") or ()) & set(right.get("name_tokens") or ()):
         return "one name token shared, others differ"
@@ -182,10 +204,16 @@ def dob_level(left: Features, right: Features) -> str:
         return "same year and month, day unknown"
     if same_year and (month_l is None or month_r is None):
         return "same year, one date year-only"
+    if same_year and (month_l == month_r or (day_l is not None and day_l == day_r)):
+        return "same year, month or day differs"
     if same_year:
         return "same year, dates conflict"
     if abs(year_l - year_r) <= 2:
-        return "years within 2"
+        month_ok = month_l is None or month_r is None or month_l == month_r
+        day_ok = day_l is None or day_r is None or day_l == day_r
+        if month_ok and day_ok:
+            return "years within 2, dates otherwise compatible"
+        return "years within 2, dates differ"
     return "different birth years"
 
 
@@ -210,7 +238,7 @@ def phone_level(left: Features, right: Features) -> str:
         or left.get("name_key") is None
         or right.get("name_key") is None
     )
-    return "same phone, names alike" if names_alike else "same phone, names differ (family phone?)"
+    return "same phone, names alike" if names_alike else linkage.FAMILY_PHONE_LABEL
 
 
 def id_level(left: Features, right: Features) -> str:
@@ -241,6 +269,8 @@ COMPARISONS: dict[str, Callable[[Features, Features], str]] = {
 # The exact levels Splink adjusts for term frequency: (comparison, level) -> feature column.
 TF_LEVELS: dict[tuple[str, str], str] = {
     ("name", "same name under romanisation table (any order)"): "name_key",
+    ("name", "same Khmer script, cross-script key or joined spelling"): "name_key",
+    ("name", "same consonant key"): "name_key",
     ("name", "same consonant skeleton"): "name_skel",
     ("phone", "same phone, names alike"): "phone",
     ("province", "same province"): "province",
@@ -251,7 +281,13 @@ TF_LEVELS: dict[tuple[str, str], str] = {
 # Splink measures a term-frequency adjustment against the u of the comparison's plain exact-match
 # level on that column; for phone that is the "names differ" level, not the level adjusted.
 TF_BASE_LEVEL: dict[tuple[str, str], str] = {
-    ("phone", "same phone, names alike"): "same phone, names differ (family phone?)",
+    ("phone", "same phone, names alike"): linkage.FAMILY_PHONE_LABEL,
+    # Looser name levels are adjusted by the name key's frequency, measured against the u of
+    # the exact name-key level (the two keys differ, so Splink takes the larger frequency).
+    ("name", "same Khmer script, cross-script key or joined spelling"): (
+        "same name under romanisation table (any order)"
+    ),
+    ("name", "same consonant key"): "same name under romanisation table (any order)",
 }
 
 
@@ -260,6 +296,8 @@ def status_of(comparison: str, label: str) -> str:
     if label.endswith("missing"):
         return MISSING
     levels = LEVEL_ORDER[comparison]
+    if label == linkage.KHMER_DIFFERS_LABEL:
+        return DISAGREE
     if label == levels[0]:
         return AGREE
     if label == levels[-1]:
@@ -267,15 +305,18 @@ def status_of(comparison: str, label: str) -> str:
     return PARTIAL
 
 
-# Non-null levels of each comparison, strongest first, as in linkage.build_settings.
+# Non-null levels of each comparison, strongest first, as in linkage.build_settings; except
+# "Khmer script differs", which Splink tests first but which is a disagreement.
 LEVEL_ORDER: dict[str, tuple[str, ...]] = {
     "name": (
         "same name under romanisation table (any order)",
         "same Khmer script, cross-script key or joined spelling",
         "same consonant skeleton",
+        "same consonant key",
         "Jaro-Winkler >= 0.9",
         "Jaro-Winkler >= 0.8",
         "one name token shared, others differ",
+        linkage.KHMER_DIFFERS_LABEL,
         "different names",
     ),
     "dob": (
@@ -283,14 +324,16 @@ LEVEL_ORDER: dict[str, tuple[str, ...]] = {
         "day and month transposed",
         "same year and month, day unknown",
         "same year, one date year-only",
+        "same year, month or day differs",
         "same year, dates conflict",
-        "years within 2",
+        "years within 2, dates otherwise compatible",
+        "years within 2, dates differ",
         "different birth years",
     ),
     "sex": ("same sex", "different sex"),
     "phone": (
         "same phone, names alike",
-        "same phone, names differ (family phone?)",
+        linkage.FAMILY_PHONE_LABEL,
         "different phone",
     ),
     "id_number": ("same id", "id one edit apart", "ids of different kinds", "different id"),
@@ -367,24 +410,29 @@ DEFAULT_PARAMETERS = Parameters(
             "same name under romanisation table (any order)": (0.76, 0.0012),
             "same Khmer script, cross-script key or joined spelling": (0.056, 0.00015),
             "same consonant skeleton": (0.094, 0.0003),
+            "same consonant key": (0.03, 0.0008),
             "Jaro-Winkler >= 0.9": (0.034, 0.0037),
             "Jaro-Winkler >= 0.8": (0.0046, 0.026),
             "one name token shared, others differ": (0.05, 0.11),
-            "different names": (0.001, 0.85),
+            "Khmer script differs": (0.01, 0.3),
+            "different names": (0.005, 0.6),
         },
         "dob": {
             "exact date": (0.74, 0.00085),
             "day and month transposed": (0.01, 0.000016),
             "same year and month, day unknown": (0.04, 0.00015),
             "same year, one date year-only": (0.14, 0.0029),
-            "same year, dates conflict": (0.03, 0.023),
-            "years within 2": (0.09, 0.10),
-            "different birth years": (0.001, 0.87),
+            "same year, month or day differs": (0.03, 0.002),
+            "same year, dates conflict": (0.01, 0.02),
+            "years within 2, dates otherwise compatible": (0.08, 0.03),
+            "years within 2, dates differ": (0.01, 0.07),
+            "different birth years": (0.01, 0.87),
         },
         "sex": {"same sex": (0.99, 0.5), "different sex": (0.01, 0.5)},
         "phone": {
             "same phone, names alike": (0.9, 0.0011),
-            "same phone, names differ (family phone?)": (0.02, 0.0002),
+            # No evidence either way (m = u): siblings share family phones.
+            "same phone, names differ (family phone?)": (0.0002, 0.0002),
             "different phone": (0.1, 0.999),
         },
         "id_number": {
@@ -450,7 +498,18 @@ def score_pair(
                 weight = _log2(m) - _log2(u)
                 column = TF_LEVELS.get((name, label))
                 if column and term_frequency is not None:
-                    tf = term_frequency(column, str(left.get(column)))
+                    # Splink takes the larger of the two records' frequencies; on the exact
+                    # levels the values are equal, on the looser name levels they are not.
+                    known = [
+                        tf
+                        for tf in (
+                            term_frequency(column, str(side.get(column)))
+                            for side in (left, right)
+                            if side.get(column) is not None
+                        )
+                        if tf
+                    ]
+                    tf = max(known) if known else None
                     base = TF_BASE_LEVEL.get((name, label), label)
                     base_u = parameters.levels.get(name, {}).get(base, (None, None))[1] or u
                     if tf:
