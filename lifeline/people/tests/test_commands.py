@@ -73,6 +73,39 @@ def test_link_without_record_id_column_fails_clearly(tmp_path: Path):
         call_command("dedup", "link", "--input", str(source), "--output", str(tmp_path / "o.csv"))
 
 
+def test_link_with_only_malformed_or_empty_dates_reports_them(tmp_path: Path) -> None:
+    # Found by atheris: when every date given was malformed, the empty ones crashed the link.
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text("record_id,name_latin,dob\na,Sok Heang,1\x1998\nb,Chan Dara,\n")
+    err = StringIO()
+    call_command(
+        "dedup", "link", "--input", str(source), "--output", str(target), stdout=StringIO(),
+        stderr=err,
+    )  # fmt: skip
+    assert list(pd.read_csv(target, dtype=str)["record_id"]) == ["b"]
+    assert err.getvalue().startswith(f"{source}:2: skipped record 'a'")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # Found by the atheris target tests/fuzz/records_csv.py: a repeated column crashed.
+        ("record_id,dob,dob\n1,1990,1991\n", "repeats column"),
+        (b"record_id,name_latin\n1,\xff\xfe\n", "utf-8"),
+    ],
+)
+def test_link_of_a_malformed_file_fails_clearly(
+    tmp_path: Path, content: str | bytes, message: str
+) -> None:
+    source = tmp_path / "in.csv"
+    if isinstance(content, bytes):
+        source.write_bytes(content)
+    else:
+        source.write_text(content)
+    with pytest.raises(CommandError, match=message):
+        call_command("dedup", "link", "--input", str(source), "--output", str(tmp_path / "o.csv"))
+
+
 def test_link_of_a_missing_file_fails_clearly(tmp_path: Path):
     with pytest.raises(CommandError, match="no such file"):
         call_command(
