@@ -21,6 +21,9 @@ import copy
 import csv
 import logging
 import math
+import os
+import re
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,7 +191,9 @@ def prepare(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[BadRow]]:
             dob_cache[raw] = names.parse_dob(raw)
         except ValueError as exc:
             dob_cache[raw] = str(exc)
-    dobs = frame["dob"].map(dob_cache)
+    # An object Series built by hand: `.map(dict)` would infer a string dtype when every parsed
+    # value is an error message, turning the None of empty dates into NaN (found by atheris).
+    dobs = pd.Series([dob_cache[raw] for raw in frame["dob"]], index=frame.index, dtype=object)
     dob_bad = dobs.map(lambda d: isinstance(d, str))
     for idx in frame.index[dob_bad & keep]:
         bad.append(BadRow(int(lines[idx]), frame.at[idx, "record_id"], str(dobs[idx])))
@@ -560,6 +565,22 @@ def build_settings() -> SettingsCreator:
     )
 
 
+# DuckDB takes up to 80 % of RAM by default; capped, it spills large joins to a temporary
+# directory instead, so a 1M-record link keeps to a known footprint beside the pandas frames.
+DUCKDB_MEMORY_LIMIT = os.environ.get("LIFELINE_DUCKDB_MEMORY_LIMIT", "3GB")
+
+
+def duckdb_connection() -> Any:
+    import duckdb
+
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", DUCKDB_MEMORY_LIMIT):
+        raise ValueError(f"LIFELINE_DUCKDB_MEMORY_LIMIT: not a size: {DUCKDB_MEMORY_LIMIT!r}")
+    connection = duckdb.connect(":memory:")
+    connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    connection.execute(f"SET temp_directory = '{tempfile.gettempdir()}/lifeline-duckdb'")
+    return connection
+
+
 def make_db_api(backend: str = "duckdb", **options: Any) -> Any:
     """Database API for Splink: embedded DuckDB by default, Spark when one machine is too small.
 
@@ -571,6 +592,8 @@ def make_db_api(backend: str = "duckdb", **options: Any) -> Any:
     if backend == "duckdb":
         from splink import DuckDBAPI
 
+        if "connection" not in options:
+            options["connection"] = duckdb_connection()
         return DuckDBAPI(**options)
     if backend == "spark":
         from splink import SparkAPI
@@ -918,6 +941,9 @@ def read_records_csv(path: str | Path) -> tuple[pd.DataFrame, list[BadRow]]:
             return pd.DataFrame(columns=[*INPUT_COLUMNS, "_line"]), bad
         if "record_id" not in header:
             raise ValueError("the CSV header has no record_id column")
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise ValueError(f"the CSV header repeats column(s): {', '.join(repeated)}")
         start = 1
         for row in reader:
             line = start + 1
