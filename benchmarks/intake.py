@@ -1,7 +1,7 @@
 """Intake benchmark (issue 3): how close the API comes to raw PostgreSQL insert capacity, its
 tail latency at a steady 100 req/s, and the cost of one deadline sweep over 100,000 open requests.
 
-    python -m benchmarks.intake [--workers 4 --threads 4] [--seconds 20]
+    python -m benchmarks.intake [--workers 4 --threads 1] [--seconds 20]
 
 Needs PostgreSQL (DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres; only the
 server is used: a scratch database is created and dropped) and, for (b), `wrk` (Debian package;
@@ -364,7 +364,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (2 cores)")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="1: sync workers, as serve")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--pgbench-clients", type=int, default=16)
     parser.add_argument("--low-rate", type=float, default=30.0, help="also p99 at this rate")

@@ -1,7 +1,7 @@
 """Soak benchmark (issue 7, battery G7): `lifeline serve` on PostgreSQL under a steady mixed load
 for a long while; does latency hold and does memory stay flat?
 
-    python -m benchmarks.soak [--seconds 600] [--rate 100] [--workers 4 --threads 4]
+    python -m benchmarks.soak [--seconds 600] [--rate 100] [--workers 4 --threads 1]
 
 Mix: 40 % intake API creates (POST /api/v1/requests, Idempotency-Key), 40 % case reads (staff
 API GET /api/v1/cases/{reference}, audited), 20 % referral lists (GET /api/v1/referrals: inbox and
@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=600)
     parser.add_argument("--rate", type=float, default=100.0, help="requests per second, all kinds")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (2 cores)")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="1: sync workers, as serve")
     parser.add_argument("--clients", type=int, default=32, help="generator threads")
     parser.add_argument("--cases", type=int, default=200)
     args = parser.parse_args()

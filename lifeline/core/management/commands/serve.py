@@ -13,6 +13,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from lifeline.core.startup import startup_refusal
 
+# Two single-threaded workers per core: each connection goes to a worker that is free. On the
+# 2-core machine, intake at 100 req/s (benchmarks/intake.py, idle machine, 20 s runs) had
+# p99 17-27 ms and max 27-67 ms with 4 x 1, p99 19-25 ms but max 135-184 ms with 4 x 4, and
+# p99 36 ms with the former default 2 x 4; with other work on the cores 4 x 1 led in every pair.
+# Sync workers expect a buffering reverse proxy (e.g. nginx) in front in production, as
+# gunicorn advises; give --threads for a deployment without one.
+DEFAULT_WORKERS = max(2, 2 * (os.cpu_count() or 1))
+
 
 class Command(BaseCommand):
     help = "Start the web server (gunicorn) and the worker; stop both with one Ctrl-C."
@@ -20,8 +28,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-        parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument(
+            "--workers", type=int, default=DEFAULT_WORKERS,
+            help=f"gunicorn worker processes (default: 2 per core, here {DEFAULT_WORKERS})",
+        )  # fmt: skip
+        parser.add_argument(
+            "--threads", type=int, default=1,
+            help="threads per worker (default 1: gunicorn's sync worker; see the README)",
+        )  # fmt: skip
         parser.add_argument("--no-worker", action="store_true", help="web server only")
 
     def handle(self, *args: Any, **options: Any) -> None:
