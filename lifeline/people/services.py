@@ -235,15 +235,20 @@ def probe_tokens(
     return out
 
 
-def _write_tokens(record: PersonRecord) -> None:
-    PersonToken.objects.filter(record=record).delete()
-    tokens = probe_tokens(
+def record_tokens(record: PersonRecord) -> set[tuple[str, str]]:
+    """The search keys of a stored record (also used by migrations, on historical models)."""
+    return probe_tokens(
         name_latin=record.name_latin,
         name_khmer=record.name_khmer,
         phone=record.phone,
         dob=record.date_of_birth,
         id_number=record.id_number,
     )
+
+
+def _write_tokens(record: PersonRecord) -> None:
+    PersonToken.objects.filter(record=record).delete()
+    tokens = record_tokens(record)
     PersonToken.objects.bulk_create(
         PersonToken(record=record, kind=kind, digest=digest) for kind, digest in sorted(tokens)
     )

@@ -17,7 +17,7 @@ BATCH = 500
 
 
 def rebuild_tokens(apps: Any, schema_editor: Any) -> None:
-    from lifeline.people.services import probe_tokens
+    from lifeline.people.services import record_tokens
 
     record_model = apps.get_model("people", "PersonRecord")
     token_model = apps.get_model("people", "PersonToken")
@@ -27,16 +27,9 @@ def rebuild_tokens(apps: Any, schema_editor: Any) -> None:
         batch = ids[start : start + BATCH]
         rows = []
         for record in record_model.objects.using(db).filter(pk__in=batch):
-            tokens = probe_tokens(
-                name_latin=record.name_latin,
-                name_khmer=record.name_khmer,
-                phone=record.phone,
-                dob=record.date_of_birth,
-                id_number=record.id_number,
-            )
             rows += [
                 token_model(record_id=record.pk, kind=kind, digest=digest)
-                for kind, digest in sorted(tokens)
+                for kind, digest in sorted(record_tokens(record))
             ]
         token_model.objects.using(db).filter(record_id__in=batch).delete()
         token_model.objects.using(db).bulk_create(rows)
