@@ -46,6 +46,10 @@ class Capability(StrEnum):
     # Aggregates only.
     STATISTICS_VIEW = "statistics.view"
     REPORT_EXPORT = "report.export"
+    # Person-level (pseudonymised) record exports, HTCDS- or CTDC-shaped: one person asks, and
+    # above the two-person threshold a second person of the same agency approves (ASVS 2.3.5).
+    RECORD_EXPORT = "record.export"
+    RECORD_EXPORT_APPROVE = "record.export.approve"
     # Platform operators (Django admin); not an agency role, see `platform_capabilities`.
     PLATFORM_ADMIN = "platform.admin"
 
@@ -107,6 +111,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             C.DEDUP_REVIEW,
             C.STATISTICS_VIEW,
             C.REPORT_EXPORT,
+            C.RECORD_EXPORT,
+            C.RECORD_EXPORT_APPROVE,
         }
     ),
     Role.LIAISON_OFFICER: frozenset(
@@ -132,6 +138,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             C.CONSENT_VIEW,
             C.DEDUP_REVIEW,
             C.STATISTICS_VIEW,
+            C.RECORD_EXPORT_APPROVE,
         }
     ),
     Role.ANALYST: frozenset({C.HOME_VIEW, C.STATISTICS_VIEW, C.REPORT_EXPORT}),

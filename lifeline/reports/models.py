@@ -115,3 +115,79 @@ class PrivacyLedgerEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("privacy ledger entries are append-only")
+
+
+def export_two_person_threshold() -> int:
+    """Record exports of more cases than this need a second person's approval (ASVS 2.3.5;
+    settings.LIFELINE_EXPORT_TWO_PERSON_THRESHOLD, default 20)."""
+    return int(getattr(settings, "LIFELINE_EXPORT_TWO_PERSON_THRESHOLD", 20))
+
+
+class ExportShape(models.TextChoices):
+    HTCDS = "htcds", _("HTCDS 2.0 victim fields")
+    CTDC = "ctdc", _("CTDC global dataset variables")
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for a second person")
+    APPROVED = "approved", _("Approved, ready to download")
+    REJECTED = "rejected", _("Rejected")
+    DOWNLOADED = "downloaded", _("Downloaded")
+
+
+class RecordExport(models.Model):
+    """A request to take pseudonymised person-level rows out of the system.
+
+    One person asks, stating a purpose; above the two-person threshold the export stays pending
+    until a second person of the same agency approves it, and a CHECK constraint refuses an
+    approval by the requester even from code that forgets the rule. Only the requester
+    downloads, once, as an encrypted file. No names, contacts or exact dates are ever in it."""
+
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="+", verbose_name=_("agency")
+    )
+    shape = models.CharField(_("shape"), max_length=8, choices=ExportShape.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    purpose = models.CharField(_("purpose"), max_length=500)
+    case_count = models.PositiveIntegerField(_("cases"))
+    person_count = models.PositiveIntegerField(_("persons included"))
+    withheld_count = models.PositiveIntegerField(_("persons left out (no research consent)"))
+    needs_approval = models.BooleanField(_("needs a second person"))
+    status = models.CharField(_("status"), max_length=12, choices=ExportStatus.choices)
+    requested_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    decided_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True, default="")
+    downloaded_at = models.DateTimeField(_("downloaded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("record export")
+        verbose_name_plural = _("record exports")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # The two-person rule, in the database: an export that needs approval is released
+            # only with a decider who is not the requester.
+            models.CheckConstraint(
+                condition=Q(needs_approval=False)
+                | Q(status__in=["pending", "rejected"])
+                | (Q(decided_by__isnull=False) & ~Q(decided_by=F("requested_by"))),
+                name="reports_export_two_persons",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decided_by=F("requested_by")), name="reports_export_not_self_decided"
+            ),
+        ]
+        indexes = [models.Index(fields=["agency", "status"])]
+
+    def __str__(self) -> str:
+        return f"record export {self.pk} ({self.shape} {self.year})"

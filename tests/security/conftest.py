@@ -41,6 +41,7 @@ from lifeline.people.models import (
     ReviewPair,
 )
 from lifeline.referrals.models import Referral, ReferralKind
+from lifeline.reports.models import ExportShape, ExportStatus, RecordExport
 from lifeline.screening import services as screening_services
 from lifeline.screening.models import ScreeningInterview
 from lifeline.screening.tests.conftest import SAFE_GATE
@@ -86,6 +87,8 @@ class CaseObject:
     help_request_id: int = 0
     help_request_reference: str = ""
     request_canaries: tuple[str, ...] = ()
+    # A record export of the owner agency waiting for its second person (battery A10).
+    export_id: int = 0
 
     @property
     def all_canaries(self) -> tuple[str, ...]:
@@ -122,6 +125,7 @@ class CaseObject:
             "request_reference": self.help_request_reference,
             "request_action": "acknowledge",
             "agency_code": self.case.owner_agency.code,
+            "export_id": str(self.export_id),
         }
 
 
@@ -242,6 +246,19 @@ def _build_case(
         ),
         assigned_agency=owner,
     ).request
+    export = RecordExport.objects.create(
+        agency=owner,
+        shape=ExportShape.HTCDS,
+        year=now.year,
+        purpose="Synthetic purpose: the annual submission to the statistics office",
+        case_count=25,
+        person_count=20,
+        withheld_count=5,
+        needs_approval=True,
+        status=ExportStatus.PENDING,
+        requested_by=owner_user,
+        requested_at=now,
+    )
     return CaseObject(
         label=label,
         case=case,
@@ -259,6 +276,7 @@ def _build_case(
         help_request_id=help_request.pk,
         help_request_reference=help_request.reference,
         request_canaries=request_canaries,
+        export_id=export.pk,
     )
 
 

@@ -102,6 +102,13 @@ HTML_RULES: dict[str, str] = {
     "intake/r/<str:reference>/<str:action>/": OWNER,  # action = acknowledge
     # The statistics dashboard, asked for the object's owner agency (`?agency=`).
     "reports/": OWNER,
+    # Record exports (A10): the list and the request form, then one export of the owner agency.
+    "reports/exports/": NONE,
+    "reports/exports/new/": NONE,
+    "reports/exports/<int:export_id>/": OWNER,
+    "reports/exports/<int:export_id>/decide/": OWNER,
+    # Only the person who asked downloads; no persona asked for the matrix's exports.
+    "reports/exports/<int:export_id>/download/": NEVER,
 }
 
 # Query strings: searches that match every synthetic record ("Synthetic" is in every name; the
@@ -219,6 +226,8 @@ HTML_BODIES: dict[str, dict[str, Any]] = {
         "record_ids": "{person_id}",
         "reason": "Synthetic: recorded twice.",
     },
+    "reports/exports/<int:export_id>/decide/": {"decision": "reject"},
+    "reports/exports/<int:export_id>/download/": {"passphrase": "a long enough passphrase"},
 }
 
 # Routes whose object-level refusals may leave no access-denied row. Empty: refusals rolled back
