@@ -65,6 +65,7 @@ KM = {
     "Approve": "អនុម័ត",
     "Reject": "បដិសេធ",
     "Rejected.": "បានបដិសេធ។",
+    "Range": "ចន្លោះ",
     "Waiting for a second person of your agency to approve it.": "កំពុងរង់ចាំមនុស្សទីពីរនៃស្ថាប័នរបស់អ្នកអនុម័តវា។",
     "Download": "ទាញយក",
     "You can download it once, until %(until)s UTC. The file is a ZIP encrypted with AES-256; choose a passphrase, give it to the recipient by another way (not by the same email), and open the file with 7-Zip.": "អ្នកអាចទាញយកវាបានតែម្តង រហូតដល់ %(until)s UTC។ ឯកសារនេះជា ZIP ដែលបានអ៊ិនគ្រីបដោយ AES-256៖ សូមជ្រើសរើសពាក្យសម្ងាត់ ផ្តល់វាទៅអ្នកទទួលតាមមធ្យោបាយផ្សេង (មិនមែនតាមអ៊ីមែលតែមួយទេ) ហើយបើកឯកសារដោយ 7-Zip។",
