@@ -1,5 +1,6 @@
-"""Record exports in the browser: ask (with a purpose), approve as a second person, download
-encrypted. The rules live in `record_exports`; these views only translate them to pages."""
+"""Exports in the browser. Record exports: ask (with a purpose), approve as a second person,
+download encrypted. The annual report: download encrypted, or publish its public version. The
+rules live in `record_exports` and `releases`; these views only translate them to pages."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from lifeline.accounts.principal import request_principal
 from lifeline.core import clock
 from lifeline.core.errors import Conflict, NotFound, ValidationFailed
 
-from . import policies, record_exports
-from .models import ExportShape, ExportStatus, export_two_person_threshold
+from . import policies, record_exports, releases
+from .disclosure import DisclosureError
+from .models import ExportShape, ExportStatus, ReportFormat, export_two_person_threshold
+from .reidentification import ReidentificationError
 
 
 def _list_page(
@@ -149,3 +152,85 @@ def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _report_page(
+    request: HttpRequest, *, form: dict[str, str] | None = None,
+    errors: dict[str, list[str]] | None = None, status: int = 200,
+) -> HttpResponse:  # fmt: skip
+    actor = request_principal(request)
+    if actor.agency is None:
+        raise Http404
+    context = {
+        "form": form or {"year": str(clock.now().year - 1), "format": "pdf", "language": "en"},
+        "formats": ReportFormat.choices,
+        "errors": errors or {},
+        "releases": releases.public_release_list().filter(agency=actor.agency)[:20],
+    }
+    return render(request, "reports/report_download.html", context, status=status)
+
+
+def _form(request: HttpRequest, *names: str) -> dict[str, str]:
+    return {name: request.POST.get(name, "") for name in names}
+
+
+def _refused_publication(exc: Exception) -> dict[str, list[str]]:
+    detail = str(exc)[:500]
+    message = _("This report cannot be made public: a table would show or reveal a small count.")
+    return {"public": [message, detail]}
+
+
+@requires(Capability.REPORT_EXPORT)
+def report_download(request: HttpRequest) -> HttpResponse:
+    """GET: the forms to download the annual report or publish its public version. POST: the
+    encrypted file."""
+    if request.method != "POST":
+        return _report_page(request)
+    actor = request_principal(request)
+    form = _form(request, "year", "format", "language", "public", "purpose")
+    try:
+        exported = releases.report_export(
+            actor=actor,
+            year=int(form["year"]) if form["year"].isdigit() else 0,
+            fmt=form["format"],
+            language=form["language"],
+            public=form["public"] == "on",
+            purpose=form["purpose"],
+            passphrase=request.POST.get("passphrase", ""),
+        )
+    except NotFound:
+        raise Http404 from None
+    except ValidationFailed as exc:
+        return _report_page(request, form=form, errors=exc.errors, status=422)
+    except (DisclosureError, ReidentificationError) as exc:
+        return _report_page(request, form=form, errors=_refused_publication(exc), status=422)
+    response = HttpResponse(exported.content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@requires(Capability.REPORT_EXPORT)
+@require_POST
+def report_publish(request: HttpRequest) -> HttpResponse:
+    actor = request_principal(request)
+    form = _form(request, "year", "language", "purpose")
+    try:
+        release = releases.public_release_publish(
+            actor=actor,
+            year=int(form["year"]) if form["year"].isdigit() else 0,
+            language=form["language"],
+            purpose=form["purpose"],
+        )
+    except NotFound:
+        raise Http404 from None
+    except ValidationFailed as exc:
+        return _report_page(request, form=form, errors=exc.errors, status=422)
+    except (DisclosureError, ReidentificationError) as exc:
+        return _report_page(request, form=form, errors=_refused_publication(exc), status=422)
+    messages.success(
+        request,
+        _("Published. Anyone can read it at %(url)s.")
+        % {"url": f"/api/v1/public/releases/{release.pk}"},
+    )
+    return redirect("reports:report_download")

@@ -191,3 +191,65 @@ class RecordExport(models.Model):
 
     def __str__(self) -> str:
         return f"record export {self.pk} ({self.shape} {self.year})"
+
+
+class ReportFormat(models.TextChoices):
+    PDF = "pdf", "PDF"
+    JSON = "json", "JSON"
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "XLSX"
+
+
+class ReportExport(models.Model):
+    """The register of report files taken from the dashboard: who, which, when and why. The
+    file itself is not kept; it left encrypted under the taker's passphrase."""
+
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="+", verbose_name=_("agency")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    format = models.CharField(_("format"), max_length=4, choices=ReportFormat.choices)
+    language = models.CharField(_("language"), max_length=2)
+    public = models.BooleanField(_("public version"))
+    purpose = models.CharField(_("purpose"), max_length=500)
+    exported_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("exported by")
+    )
+    exported_at = models.DateTimeField(_("exported at"))
+
+    class Meta:
+        verbose_name = _("report export")
+        verbose_name_plural = _("report exports")
+        ordering = ["-exported_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"report export {self.pk} ({self.format} {self.year})"
+
+
+class PublicRelease(models.Model):
+    """A public version of the annual report, frozen when published and served as is by the
+    public API. Only reports that passed the disclosure audit and the re-identification check
+    are stored; serving a frozen copy (never a fresh query) keeps anyone from learning about a
+    person by comparing answers over time."""
+
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="+", verbose_name=_("agency")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    language = models.CharField(_("language"), max_length=2)
+    title = models.CharField(_("title"), max_length=200)
+    content = models.JSONField(_("content"))
+    purpose = models.CharField(_("purpose"), max_length=500)
+    published_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("published by")
+    )
+    published_at = models.DateTimeField(_("published at"))
+
+    class Meta:
+        verbose_name = _("public release")
+        verbose_name_plural = _("public releases")
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["year", "language"])]
+
+    def __str__(self) -> str:
+        return f"public release {self.pk} ({self.year}, {self.language})"

@@ -258,7 +258,7 @@ def export_csv(shape: str, rows: list[ExportRow]) -> str:
     return out.getvalue()
 
 
-def encrypted_zip(*, name: str, text: str, passphrase: str) -> bytes:
+def encrypted_zip(*, name: str, data: bytes, passphrase: str) -> bytes:
     """A ZIP holding one file, encrypted with WinZip AES-256 (opens in 7-Zip and most archivers;
     the passphrase is the only key)."""
     buffer = io.BytesIO()
@@ -267,14 +267,14 @@ def encrypted_zip(*, name: str, text: str, passphrase: str) -> bytes:
     ) as archive:
         archive.setpassword(passphrase.encode("utf-8"))
         archive.setencryption(pyzipper.WZ_AES, nbits=256)
-        archive.writestr(name, text.encode("utf-8"))
+        archive.writestr(name, data)
     return buffer.getvalue()
 
 
 # --- services -----------------------------------------------------------------------------
 
 
-def _clean_purpose(purpose: str) -> str:
+def clean_purpose(purpose: str) -> str:
     purpose = " ".join(purpose.split())
     if len(purpose) < MIN_PURPOSE:
         raise ValidationFailed(
@@ -297,7 +297,7 @@ def record_export_request(*, actor: Principal, shape: str, year: int, purpose: s
     if not 2000 <= year <= now.year:
         errors["year"] = [_("Choose a year from 2000 to this year.")]
     try:
-        purpose = _clean_purpose(purpose)
+        purpose = clean_purpose(purpose)
     except ValidationFailed as exc:
         errors.update(exc.errors)
     if errors:
@@ -445,7 +445,7 @@ def record_export_download(*, actor: Principal, export_id: int, passphrase: str)
         )
     name = f"lifeline-{export.shape}-{export.year}-{export.pk}"
     content = encrypted_zip(
-        name=f"{name}.csv", text=export_csv(export.shape, rows), passphrase=passphrase
+        name=f"{name}.csv", data=export_csv(export.shape, rows).encode(), passphrase=passphrase
     )
     return ExportFile(filename=f"{name}.zip", content=content, rows=len(rows))
 

@@ -74,3 +74,36 @@ KM = {
     "All exports": "ការនាំចេញទាំងអស់",
     "Record exports (two-person rule)": "ការនាំចេញកំណត់ត្រា (ច្បាប់មនុស្សពីរនាក់)",
 }
+KM.update(
+    {
+        # the annual report from the dashboard, and public releases
+        "agency": "ស្ថាប័ន",
+        "format": "ទម្រង់ឯកសារ",
+        "language": "ភាសា",
+        "public version": "កំណែសាធារណៈ",
+        "exported by": "នាំចេញដោយ",
+        "exported at": "នាំចេញនៅ",
+        "report export": "ការនាំចេញរបាយការណ៍",
+        "report exports": "ការនាំចេញរបាយការណ៍",
+        "title": "ចំណងជើង",
+        "content": "ខ្លឹមសារ",
+        "published by": "ផ្សព្វផ្សាយដោយ",
+        "published at": "ផ្សព្វផ្សាយនៅ",
+        "public release": "ការផ្សព្វផ្សាយជាសាធារណៈ",
+        "public releases": "ការផ្សព្វផ្សាយជាសាធារណៈ",
+        "Choose PDF, JSON, CSV or XLSX.": "សូមជ្រើសរើស PDF, JSON, CSV ឬ XLSX។",
+        "Choose Khmer or English.": "សូមជ្រើសរើសភាសាខ្មែរ ឬភាសាអង់គ្លេស។",
+        "This report cannot be made public: a table would show or reveal a small count.": "របាយការណ៍នេះមិនអាចធ្វើជាសាធារណៈបានទេ៖ តារាងមួយនឹងបង្ហាញ ឬបើកចំនួនតូចមួយ។",
+        "Published. Anyone can read it at %(url)s.": "បានផ្សព្វផ្សាយ។ អ្នកណាក៏អាចអានវាបាននៅ %(url)s។",
+        "Download or publish the annual report": "ទាញយក ឬផ្សព្វផ្សាយរបាយការណ៍ប្រចាំឆ្នាំ",
+        "Every file states its purpose, is recorded in the audit trail, and leaves as a ZIP encrypted with AES-256 under a passphrase you choose. Give the passphrase to the recipient by another way, and open the file with 7-Zip.": "ឯកសារនីមួយៗបញ្ជាក់គោលបំណងរបស់វា ត្រូវបានកត់ត្រាក្នុងសវនកម្ម ហើយចេញទៅក្រៅជា ZIP ដែលបានអ៊ិនគ្រីបដោយ AES-256 ក្រោមពាក្យសម្ងាត់ដែលអ្នកជ្រើសរើស។ សូមផ្តល់ពាក្យសម្ងាត់ទៅអ្នកទទួលតាមមធ្យោបាយផ្សេង ហើយបើកឯកសារដោយ 7-Zip។",
+        "Format": "ទម្រង់ឯកសារ",
+        "Language": "ភាសា",
+        "Public version (small counts withheld, checked before it is written)": "កំណែសាធារណៈ (ចំនួនតូចៗត្រូវបានលាក់ ហើយត្រូវបានពិនិត្យមុនពេលសរសេរ)",
+        "Publish the public version": "ផ្សព្វផ្សាយកំណែសាធារណៈ",
+        "Publishing freezes the public version of the report. Anyone can read it through the public API, without logging in.": "ការផ្សព្វផ្សាយធ្វើឱ្យកំណែសាធារណៈនៃរបាយការណ៍លែងផ្លាស់ប្តូរ។ អ្នកណាក៏អាចអានវាបានតាមរយៈ API សាធារណៈ ដោយមិនចាំបាច់ចូលគណនី។",
+        "Publish": "ផ្សព្វផ្សាយ",
+        "Public releases of your agency": "ការផ្សព្វផ្សាយជាសាធារណៈរបស់ស្ថាប័នអ្នក",
+        "Nothing published yet.": "មិនទាន់មានការផ្សព្វផ្សាយនៅឡើយទេ។",
+    }
+)

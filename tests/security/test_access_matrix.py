@@ -102,6 +102,9 @@ HTML_RULES: dict[str, str] = {
     "intake/r/<str:reference>/<str:action>/": OWNER,  # action = acknowledge
     # The statistics dashboard, asked for the object's owner agency (`?agency=`).
     "reports/": OWNER,
+    # The annual report from the dashboard (download encrypted, publish the public version).
+    "reports/download/": NONE,
+    "reports/publish/": NONE,
     # Record exports (A10): the list and the request form, then one export of the owner agency.
     "reports/exports/": NONE,
     "reports/exports/new/": NONE,

@@ -91,7 +91,22 @@ def test_public_report_withholds_small_counts_and_keeps_only_count_tables(
     world: World, tmp_path: Path
 ) -> None:
     data = json.loads(run(tmp_path, "json", "--lang", "en", "--public").read_text())
-    assert {f["key"] for f in data["figures"]} == {"destination", "month", "closure", "agreement"}
+    assert {f["key"] for f in data["figures"]} == {
+        "destination",
+        "month",
+        "closure",
+        "agreement",
+        # reports.breakdowns (count tables too)
+        "form",
+        "sex",
+        "age",
+        "province",
+        "recruitment",
+        "reporter",
+        "channel",
+        "compare-cases",
+        "compare-requests",
+    }
     destination = next(f for f in data["figures"] if f["key"] == "destination")
     assert destination["cells"] == [[None], [None], [None]]
     assert destination["total"] is None
@@ -133,3 +148,18 @@ def test_khmer_json_has_khmer_titles(world: World, tmp_path: Path) -> None:
 def test_pdf_needs_an_output_file(world: World) -> None:
     with pytest.raises(CommandError, match="--output"):
         call_command("report", "annual", "--year", "2022", "--format", "pdf")
+
+
+def test_xlsx_holds_the_json_numbers(world: World, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    args = ("--lang", "en", "--agency", "agency-a")
+    data = json.loads(run(tmp_path, "json", *args).read_text())
+    book = load_workbook(run(tmp_path, "xlsx", *args))
+    for figure in data["figures"]:
+        sheet = book[figure["key"]]
+        for r, cells in enumerate(figure["cells"]):
+            got = [sheet.cell(row=7 + r, column=2 + c).value for c in range(len(cells))]
+            assert got == ["x" if v is None else v for v in cells], figure["key"]
+    with pytest.raises(CommandError, match="--output"):
+        call_command("report", "annual", "--year", "2022", "--format", "xlsx")
