@@ -285,21 +285,28 @@ def clean_purpose(purpose: str) -> str:
     return purpose
 
 
-def record_export_request(*, actor: Principal, shape: str, year: int, purpose: str) -> RecordExport:
-    """Ask for an export. It is approved at once when it holds at most the threshold's number of
-    cases, else it waits for a second person."""
-    if not policies.can_request_record_export(actor) or actor.agency is None or actor.user is None:
-        raise NotFound
+def year_and_purpose_errors(year: int, purpose: str) -> tuple[dict[str, list[str]], str]:
+    """What every export asks of its year and stated purpose: the errors found (by field) and
+    the purpose cleaned. Shared by record exports, report files and public releases."""
     errors: dict[str, list[str]] = {}
-    if shape not in ExportShape.values:
-        errors["shape"] = [_("Choose HTCDS or CTDC.")]
-    now = clock.now()
-    if not 2000 <= year <= now.year:
+    if not 2000 <= year <= clock.now().year:
         errors["year"] = [_("Choose a year from 2000 to this year.")]
     try:
         purpose = clean_purpose(purpose)
     except ValidationFailed as exc:
         errors.update(exc.errors)
+    return errors, purpose
+
+
+def record_export_request(*, actor: Principal, shape: str, year: int, purpose: str) -> RecordExport:
+    """Ask for an export. It is approved at once when it holds at most the threshold's number of
+    cases, else it waits for a second person."""
+    if not policies.can_request_record_export(actor) or actor.agency is None or actor.user is None:
+        raise NotFound
+    errors, purpose = year_and_purpose_errors(year, purpose)
+    if shape not in ExportShape.values:
+        errors["shape"] = [_("Choose HTCDS or CTDC.")]
+    now = clock.now()
     if errors:
         raise ValidationFailed(errors)
     with transaction.atomic():

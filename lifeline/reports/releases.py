@@ -26,7 +26,7 @@ from . import policies, selectors, stats
 from .data import ReportData
 from .exports import report_csv, report_dict, report_json, report_xlsx
 from .models import PublicRelease, ReportExport, ReportFormat
-from .record_exports import MIN_PASSPHRASE, clean_purpose, encrypted_zip
+from .record_exports import MIN_PASSPHRASE, encrypted_zip, year_and_purpose_errors
 from .reidentification import assert_report_releasable
 
 AUDIT_REPORT_EXPORTED = "report.exported"
@@ -74,19 +74,13 @@ def report_export(
         or actor.user is None
     ):
         raise NotFound
-    errors: dict[str, list[str]] = {}
+    errors, purpose = year_and_purpose_errors(year, purpose)
     if fmt not in ReportFormat.values:
         errors["format"] = [_("Choose PDF, JSON, CSV or XLSX.")]
-    if not 2000 <= year <= clock.now().year:
-        errors["year"] = [_("Choose a year from 2000 to this year.")]
     if language not in LANGUAGES:
         errors["language"] = [_("Choose Khmer or English.")]
     if len(passphrase) < MIN_PASSPHRASE:
         errors["passphrase"] = [_("Choose a passphrase of at least 12 characters.")]
-    try:
-        purpose = clean_purpose(purpose)
-    except ValidationFailed as exc:
-        errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
     report = _report(actor, year=year, language=language, public=public)
@@ -125,15 +119,9 @@ def public_release_publish(
         or actor.user is None
     ):
         raise NotFound
-    errors: dict[str, list[str]] = {}
-    if not 2000 <= year <= clock.now().year:
-        errors["year"] = [_("Choose a year from 2000 to this year.")]
+    errors, purpose = year_and_purpose_errors(year, purpose)
     if language not in LANGUAGES:
         errors["language"] = [_("Choose Khmer or English.")]
-    try:
-        purpose = clean_purpose(purpose)
-    except ValidationFailed as exc:
-        errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
     report = _report(actor, year=year, language=language, public=True)
