@@ -193,3 +193,7 @@ LIFELINE_HELP_THROTTLE = (5, 600)
 LIFELINE_STATUS_THROTTLE = (20, 600)
 # Agency code that receives public web-form requests (default: the first hotline).
 LIFELINE_INTAKE_AGENCY = os.environ.get("LIFELINE_INTAKE_AGENCY", "")
+# Record exports of more cases than this wait for a second person's approval (ASVS 2.3.5).
+LIFELINE_EXPORT_TWO_PERSON_THRESHOLD = int(
+    os.environ.get("LIFELINE_EXPORT_TWO_PERSON_THRESHOLD", "20")
+)

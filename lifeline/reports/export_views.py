@@ -38,7 +38,7 @@ def _list_page(
         "can_request": policies.can_request_record_export(actor),
         "shapes": ExportShape.choices,
         "threshold": export_two_person_threshold(),
-        "form": form or {"shape": ExportShape.HTCDS, "year": str(clock.now().year - 1)},
+        "form": form or {"shape": ExportShape.HTCDS, "year": str(clock.now().year)},
         "errors": errors or {},
     }
     return render(request, "reports/exports.html", context, status=status)
@@ -162,7 +162,7 @@ def _report_page(
     if actor.agency is None:
         raise Http404
     context = {
-        "form": form or {"year": str(clock.now().year - 1), "format": "pdf", "language": "en"},
+        "form": form or {"year": str(clock.now().year), "format": "pdf", "language": "en"},
         "formats": ReportFormat.choices,
         "errors": errors or {},
         "releases": releases.public_release_list().filter(agency=actor.agency)[:20],
