@@ -9,15 +9,24 @@ a commune.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy
 
 from . import charts
-from .disclosure import K_THRESHOLD, TOTAL, PublishedTable, audit, public_label_problems
+from .disclosure import (
+    K_THRESHOLD,
+    TOTAL,
+    PublishedTable,
+    TableShape,
+    audit,
+    public_label_problems,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -259,3 +268,100 @@ def values_by_position(figure: Figure) -> dict[tuple[str, str], Number | None]:
     if figure.total is not None or figure.support is not None:
         out[("total", "total")] = figure.total
     return out
+
+
+# --- as plain JSON (the dashboard's snapshots) ----------------------------------------------
+
+
+def _table_to_dict(table: PublishedTable) -> dict[str, Any]:
+    return {
+        "rows": list(table.shape.rows),
+        "columns": list(table.shape.columns),
+        "one_way": table.shape.one_way,
+        "values": [[i, j, v] for (i, j), v in table.values.items()],
+    }
+
+
+def _table_from_dict(data: dict[str, Any]) -> PublishedTable:
+    shape = TableShape(tuple(data["rows"]), tuple(data["columns"]), one_way=data["one_way"])
+    return PublishedTable(shape, {(i, j): v for i, j, v in data["values"]})
+
+
+def _optional_tuple(values: Sequence[Any] | None) -> tuple[Any, ...] | None:
+    return None if values is None else tuple(values)
+
+
+def figure_to_dict(figure: Figure) -> dict[str, Any]:
+    """Every field of a figure as JSON, labels rendered in the active language."""
+    return {
+        "key": figure.key,
+        "title": str(figure.title),
+        "unit": figure.unit.value,
+        "period": [figure.period.start.isoformat(), figure.period.end.isoformat()],
+        "source": str(figure.source),
+        "rows": [str(r) for r in figure.rows],
+        "columns": [str(c) for c in figure.columns],
+        "cells": [list(row) for row in figure.cells],
+        "row_totals": None if figure.row_totals is None else list(figure.row_totals),
+        "column_totals": None if figure.column_totals is None else list(figure.column_totals),
+        "total": figure.total,
+        "chart": figure.chart.value,
+        "note": str(figure.note),
+        "support": None if figure.support is None else _table_to_dict(figure.support),
+        "column_formats": None if figure.column_formats is None else list(figure.column_formats),
+    }
+
+
+def figure_from_dict(data: dict[str, Any]) -> Figure:
+    start, end = data["period"]
+    return Figure(
+        key=data["key"],
+        title=data["title"],
+        unit=Unit(data["unit"]),
+        period=Period(date.fromisoformat(start), date.fromisoformat(end)),
+        source=data["source"],
+        rows=tuple(data["rows"]),
+        columns=tuple(data["columns"]),
+        cells=tuple(tuple(row) for row in data["cells"]),
+        row_totals=_optional_tuple(data["row_totals"]),
+        column_totals=_optional_tuple(data["column_totals"]),
+        total=data["total"],
+        chart=ChartKind(data["chart"]),
+        note=data["note"],
+        support=None if data["support"] is None else _table_from_dict(data["support"]),
+        column_formats=_optional_tuple(data["column_formats"]),
+    )
+
+
+def report_to_dict(report: ReportData) -> dict[str, Any]:
+    """A report as JSON, every lazy label rendered now in the report's language (so that it
+    reads the same whatever language is active when it is loaded)."""
+    with translation.override(report.language):
+        return {
+            "title": str(report.title),
+            "year": report.year,
+            "language": report.language,
+            "public": report.public,
+            "generated_at": report.generated_at.isoformat(),
+            "figures": [figure_to_dict(f) for f in report.figures],
+            "persons": report.persons,
+            "persons_range": None if report.persons_range is None else list(report.persons_range),
+            "method": [str(m) for m in report.method],
+            "k": report.k,
+        }
+
+
+def report_from_dict(data: dict[str, Any]) -> ReportData:
+    persons_range = data["persons_range"]
+    return ReportData(
+        title=data["title"],
+        year=data["year"],
+        language=data["language"],
+        public=data["public"],
+        generated_at=datetime.fromisoformat(data["generated_at"]),
+        figures=tuple(figure_from_dict(f) for f in data["figures"]),
+        persons=data["persons"],
+        persons_range=None if persons_range is None else (persons_range[0], persons_range[1]),
+        method=tuple(data["method"]),
+        k=data["k"],
+    )

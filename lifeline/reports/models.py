@@ -253,3 +253,30 @@ class PublicRelease(models.Model):
 
     def __str__(self) -> str:
         return f"public release {self.pk} ({self.year}, {self.language})"
+
+
+class DashboardSnapshot(models.Model):
+    """The statistics dashboard of one agency for one whole year in one language, computed by
+    the worker every few minutes (reports/snapshots.py) so that the dashboard need not count a
+    year of records on each view. Aggregates only: the internal report as JSON
+    (data.report_to_dict), labels already translated."""
+
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.CASCADE, related_name="+", verbose_name=_("agency")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    language = models.CharField(_("language"), max_length=2)
+    computed_at = models.DateTimeField(_("computed at"))
+    content = models.JSONField(_("content"))
+
+    class Meta:
+        verbose_name = _("dashboard snapshot")
+        verbose_name_plural = _("dashboard snapshots")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "year", "language"], name="reports_dashboard_snapshot_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"dashboard snapshot {self.pk} ({self.year}, {self.language})"

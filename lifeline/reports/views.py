@@ -17,7 +17,7 @@ from lifeline.accounts.principal import request_principal
 from lifeline.core import clock
 from lifeline.core.errors import NotFound
 
-from . import selectors, stats
+from . import selectors, snapshots, stats
 from .data import UNIT_LABELS, Figure, Period
 from .pdf import format_value
 
@@ -91,9 +91,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
     except NotFound as exc:
         raise Http404 from exc
-    report = stats.build_report(scope, year=year, language=request.LANGUAGE_CODE, public=False)
+    report, freshness = snapshots.dashboard_report(scope, year=year, language=request.LANGUAGE_CODE)
     context = {
         "report": report,
+        "freshness": freshness,
         "period": period,
         "scope": scope,
         "figures": [figure_view(f) for f in report.figures],

@@ -178,4 +178,11 @@ KM = {
     "refused: a synthetic row could single out a person (%(problems)s); the ε stays charged because the mechanism ran": "បានបដិសេធ៖ ជួរដេកសំយោគមួយអាចធ្វើឱ្យគេសម្គាល់មនុស្សម្នាក់បាន (%(problems)s)។ ε នៅតែត្រូវបានគិតថ្លៃ ព្រោះយន្តការបានដំណើរការរួចហើយ",
     "wrote %(rows)s synthetic rows to %(file)s; ε = %(epsilon)s charged to release %(release)s; %(dropped)s rows dropped (combinations shared by fewer than %(k)s)": "បានសរសេរជួរដេកសំយោគ %(rows)s ទៅ %(file)s។ ε = %(epsilon)s ត្រូវបានគិតថ្លៃលើការផ្សព្វផ្សាយ %(release)s។ ជួរដេក %(dropped)s ត្រូវបានដកចេញ (បន្សំដែលមានតិចជាង %(k)s)",
     "for the operator only, not for publication: two-way total variation distance from the real data: mean %(mean).3f, max %(max).3f, over %(persons)s persons; %(seconds).1f s": "សម្រាប់ប្រតិបត្តិករតែប៉ុណ្ណោះ មិនសម្រាប់ផ្សព្វផ្សាយទេ៖ ចម្ងាយបម្រែបម្រួលសរុបពីរទិស ធៀបនឹងទិន្នន័យពិត៖ មធ្យម %(mean).3f អតិបរមា %(max).3f លើមនុស្ស %(persons)s នាក់។ %(seconds).1f វិនាទី",
+    # dashboard snapshots
+    "Figures as of %(time)s UTC (refreshed every %(minutes)s minutes)": "តួលេខគិតត្រឹមម៉ោង %(time)s UTC (ធ្វើបច្ចុប្បន្នភាពរៀងរាល់ %(minutes)s នាទី)",
+    "dashboard snapshots refreshed: %(done)s, failed: %(failed)s": "រូបថតផ្ទាំងស្ថិតិដែលបានធ្វើបច្ចុប្បន្នភាព៖ %(done)s បរាជ័យ៖ %(failed)s",
+    "%(failed)s dashboard snapshots failed": "រូបថតផ្ទាំងស្ថិតិ %(failed)s បានបរាជ័យ",
+    "dashboard snapshot": "រូបថតផ្ទាំងស្ថិតិ",
+    "dashboard snapshots": "រូបថតផ្ទាំងស្ថិតិ",
+    "computed at": "បានគណនានៅ",
 }

@@ -10,6 +10,10 @@ Run by an operator on the server: without --agency it counts every agency's reco
 keeps only count tables, suppresses small cells and refuses to write anything unless every table
 passes the disclosure audit and the re-identification check; synthetic microdata are written only
 after the re-identification check passes on them.
+
+`lifeline report snapshots`: recompute the dashboard's snapshots once (every active agency, this
+year and the last, English and Khmer; lifeline/reports/snapshots.py), as the worker does every
+ten minutes; for cron or a benchmark.
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ class Command(BaseCommand):
     help = "Produce the annual statistics report (PDF, JSON, CSV or XLSX) or synthetic microdata."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=["annual", "synthetic"])
-        parser.add_argument("--year", type=int, required=True)
+        parser.add_argument("kind", choices=["annual", "synthetic", "snapshots"])
+        parser.add_argument("--year", type=int, default=None, help="required but for snapshots")
         parser.add_argument(
             "--format", dest="fmt", choices=["pdf", "json", "csv", "xlsx"], default="pdf"
         )
@@ -70,7 +74,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         year = options["year"]
         with translation.override(options["lang"]):
-            if not 1900 <= year <= 2999:
+            if options["kind"] == "snapshots":
+                self._snapshots()
+                return
+            if year is None or not 1900 <= year <= 2999:
                 raise CommandError(_say(gettext_noop("--year must be a four-digit year")))
             agency = None
             if options["agency"]:
@@ -113,6 +120,22 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(content.decode(), ending="")
+
+    def _snapshots(self) -> None:
+        from lifeline.reports.snapshots import dashboard_snapshots_refresh
+
+        result = dashboard_snapshots_refresh()
+        self.stderr.write(
+            _say(
+                gettext_noop("dashboard snapshots refreshed: %(done)s, failed: %(failed)s"),
+                done=result["snapshots"],
+                failed=result["failed"],
+            )
+        )
+        if result["failed"]:
+            raise CommandError(
+                _say(gettext_noop("%(failed)s dashboard snapshots failed"), failed=result["failed"])
+            )
 
     def _synthetic(self, scope: stats.Scope, year: int, options: dict[str, Any]) -> None:
         # Imported here: the synthesiser loads OpenDP's mbi extra (JAX), which `annual` never needs.
