@@ -46,8 +46,8 @@ from lifeline.people.names import Dob, parse_dob
 from lifeline.screening.models import FINISHED_STATUSES, IndicatorResponse, ScreeningInterview
 
 from .data import ChartKind, Figure, Period, Unit
-from .disclosure import PublishedTable, Table, suppress
-from .stats import SOURCE, Scope, scoped_cases, scoped_requests
+from .disclosure import Table
+from .stats import Scope, count_figure, scoped_cases, scoped_requests
 
 YES = "yes"
 
@@ -172,30 +172,6 @@ def province_index(text: str) -> int | None:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _figure(
-    *,
-    key: str,
-    title: Any,
-    unit: Unit,
-    period: Period,
-    table: Table,
-    public: bool,
-    chart: ChartKind = ChartKind.RANKED_BARS,
-    note: Any = "",
-) -> Figure:
-    published: PublishedTable = suppress(table).published if public else table.publish()
-    return Figure.from_counts(
-        key=key,
-        title=title,
-        unit=unit,
-        period=period,
-        source=SOURCE,
-        table=published,
-        chart=chart,
-        note=note,
-    )
-
-
 def _ranked(counts: Counter[str], labels: dict[str, str], last: Iterable[str]) -> Table:
     """A one-way table of the categories with a count, largest first; `last` keys at the end."""
     tail = [k for k in last if counts.get(k)]
@@ -294,7 +270,7 @@ def victims_by_sex(scope: Scope, *, public: bool = False) -> Figure:
         group[0]["person__sex"] or Sex.UNKNOWN for group in _persons(scope, ["person__sex"])
     )
     sexes = list(Sex)
-    return _figure(
+    return count_figure(
         key="sex",
         title=_("Victims by sex"),
         unit=Unit.PERSONS,
@@ -303,6 +279,7 @@ def victims_by_sex(scope: Scope, *, public: bool = False) -> Figure:
             [str(s.label) for s in sexes], [counts.get(s.value, 0) for s in sexes]
         ),
         public=public,
+        chart=ChartKind.RANKED_BARS,
     )
 
 
@@ -359,7 +336,7 @@ def victims_by_age(scope: Scope, *, public: bool = False) -> Figure:
             if low <= age and (high is None or age <= high)
         )
         counts[0 if age < ADULT_AGE else 1][band] += 1
-    return _figure(
+    return count_figure(
         key="age",
         title=_("Victims by age at the opening of their case"),
         unit=Unit.PERSONS,
@@ -374,6 +351,7 @@ def victims_by_age(scope: Scope, *, public: bool = False) -> Figure:
             "Columns are CTDC's broad age bands. Age comes from the date of birth (a year alone "
             "taken as 1 July, a month as the 15th), else from the age given at screening."
         ),
+        chart=ChartKind.RANKED_BARS,
     )
 
 
@@ -388,13 +366,14 @@ def victims_by_province(scope: Scope, *, public: bool = False) -> Figure:
     labels = {str(n): translate_marked(name) for n, (name, _khmer) in enumerate(PROVINCES)}
     labels[OTHER_PROVINCE] = str(_("Other or not recognised"))
     labels["unknown"] = str(_("Not recorded"))
-    return _figure(
+    return count_figure(
         key="province",
         title=_("Victims by province of origin"),
         unit=Unit.PERSONS,
         period=scope.period,
         table=_ranked(counts, labels, last=(OTHER_PROVINCE, "unknown")),
         public=public,
+        chart=ChartKind.RANKED_BARS,
     )
 
 
@@ -418,7 +397,7 @@ def victims_by_form_of_exploitation(scope: Scope, *, public: bool = False) -> Fi
     groups = _persons(scope, [], _with_screening(scope, FORM_ITEMS))
     counts: Counter[str] = Counter(exploitation_form(_latest_answers(g)) for g in groups)
     labels = {k: str(v) for k, v in FORM_LABELS.items()}
-    return _figure(
+    return count_figure(
         key="form",
         title=_("Victims by form of exploitation"),
         unit=Unit.PERSONS,
@@ -430,6 +409,7 @@ def victims_by_form_of_exploitation(scope: Scope, *, public: bool = False) -> Fi
             "several apply, online scams come first, then sexual exploitation, then forced "
             "marriage. A description of the work, not a determination."
         ),
+        chart=ChartKind.RANKED_BARS,
     )
 
 
@@ -443,7 +423,7 @@ def victims_by_recruitment(scope: Scope, *, public: bool = False) -> Figure:
         value = (answers or {}).get("answer_c_recruiter") or NOT_RECORDED
         counts[value if value in RECRUITER_LABELS else NOT_RECORDED] += 1
     labels = {k: str(v) for k, v in RECRUITER_LABELS.items()}
-    return _figure(
+    return count_figure(
         key="recruitment",
         title=_("Victims by recruitment method"),
         unit=Unit.PERSONS,
@@ -454,54 +434,52 @@ def victims_by_recruitment(scope: Scope, *, public: bool = False) -> Figure:
             "Who first offered the work, from each person's latest finished screening. The "
             "platform used (Facebook, Telegram, ...) is not recorded yet."
         ),
+        chart=ChartKind.RANKED_BARS,
     )
 
 
 # --- help requests --------------------------------------------------------------------------
 
 
-def requests_by_reporter(scope: Scope, *, public: bool = False) -> Figure:
-    """Help requests by who made them."""
+def _requests_by(
+    scope: Scope, field: str, choices: Iterable[Any], *, key: str, title: Any, public: bool
+) -> Figure:
+    """Help requests counted by one coded field, every choice shown in its declared order."""
     counts = dict(
         scoped_requests(scope)
-        .values("reporter_type")
+        .values(field)
         .annotate(n=Count("pk"))
         .order_by()
-        .values_list("reporter_type", "n")
+        .values_list(field, "n")
     )
-    kinds = list(ReporterType)
-    return _figure(
-        key="reporter",
-        title=_("Help requests by who asked"),
+    options = list(choices)
+    return count_figure(
+        key=key,
+        title=title,
         unit=Unit.REQUESTS,
         period=scope.period,
         table=Table.one_dimensional(
-            [str(k.label) for k in kinds], [counts.get(k.value, 0) for k in kinds]
+            [str(o.label) for o in options], [counts.get(o.value, 0) for o in options]
         ),
         public=public,
+        chart=ChartKind.RANKED_BARS,
     )
+
+
+def requests_by_reporter(scope: Scope, *, public: bool = False) -> Figure:
+    """Help requests by who made them."""
+    return _requests_by(
+        scope, "reporter_type", ReporterType, key="reporter",
+        title=_("Help requests by who asked"), public=public,
+    )  # fmt: skip
 
 
 def requests_by_channel(scope: Scope, *, public: bool = False) -> Figure:
     """Help requests by the channel they came through."""
-    counts = dict(
-        scoped_requests(scope)
-        .values("channel")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("channel", "n")
-    )
-    channels = list(Channel)
-    return _figure(
-        key="channel",
-        title=_("Help requests by channel"),
-        unit=Unit.REQUESTS,
-        period=scope.period,
-        table=Table.one_dimensional(
-            [str(c.label) for c in channels], [counts.get(c.value, 0) for c in channels]
-        ),
-        public=public,
-    )
+    return _requests_by(
+        scope, "channel", Channel, key="channel",
+        title=_("Help requests by channel"), public=public,
+    )  # fmt: skip
 
 
 # --- comparisons ----------------------------------------------------------------------------
@@ -545,7 +523,7 @@ def cases_year_on_year(scope: Scope, *, public: bool = False) -> Figure:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    return _figure(
+    return count_figure(
         key="compare-cases",
         title=_("Cases opened: year on year and by half-year"),
         unit=Unit.CASES,
@@ -553,6 +531,7 @@ def cases_year_on_year(scope: Scope, *, public: bool = False) -> Figure:
         table=_halves(both, grouped),
         public=public,
         note=COMPARISON_NOTE,
+        chart=ChartKind.RANKED_BARS,
     )
 
 
@@ -568,7 +547,7 @@ def requests_year_on_year(scope: Scope, *, public: bool = False) -> Figure:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    return _figure(
+    return count_figure(
         key="compare-requests",
         title=_("Help requests: year on year and by half-year"),
         unit=Unit.REQUESTS,
@@ -576,6 +555,7 @@ def requests_year_on_year(scope: Scope, *, public: bool = False) -> Figure:
         table=_halves(both, grouped),
         public=public,
         note=COMPARISON_NOTE,
+        chart=ChartKind.RANKED_BARS,
     )
 
 

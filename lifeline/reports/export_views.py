@@ -54,7 +54,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
 def export_new(request: HttpRequest) -> HttpResponse:
     actor = request_principal(request)
     form = {k: request.POST.get(k, "") for k in ("shape", "year", "purpose")}
-    year = int(form["year"]) if form["year"].isdigit() else 0
+    year = _year(form)
     try:
         export = record_exports.record_export_request(
             actor=actor, shape=form["shape"], year=year, purpose=form["purpose"]
@@ -170,6 +170,11 @@ def _report_page(
     return render(request, "reports/report_download.html", context, status=status)
 
 
+def _year(form: dict[str, str]) -> int:
+    """The form's year; 0 (refused by the service, naming the field) when it is not a number."""
+    return int(form["year"]) if form["year"].isdigit() else 0
+
+
 def _form(request: HttpRequest, *names: str) -> dict[str, str]:
     return {name: request.POST.get(name, "") for name in names}
 
@@ -191,7 +196,7 @@ def report_download(request: HttpRequest) -> HttpResponse:
     try:
         exported = releases.report_export(
             actor=actor,
-            year=int(form["year"]) if form["year"].isdigit() else 0,
+            year=_year(form),
             fmt=form["format"],
             language=form["language"],
             public=form["public"] == "on",
@@ -218,7 +223,7 @@ def report_publish(request: HttpRequest) -> HttpResponse:
     try:
         release = releases.public_release_publish(
             actor=actor,
-            year=int(form["year"]) if form["year"].isdigit() else 0,
+            year=_year(form),
             language=form["language"],
             purpose=form["purpose"],
         )

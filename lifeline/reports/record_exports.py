@@ -20,7 +20,7 @@ import csv
 import io
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pyzipper
 from django.db import transaction
@@ -34,6 +34,7 @@ from lifeline.cases.models import Case, CasePerson, Consent, ConsentScope, Perso
 from lifeline.cases.selectors import consent_live_q
 from lifeline.core import clock
 from lifeline.core.errors import Conflict, NotFound, ValidationFailed
+from lifeline.people.names import parse_dob
 from lifeline.screening.models import (
     FINISHED_STATUSES,
     DeterminationValue,
@@ -43,6 +44,7 @@ from lifeline.screening.models import (
 )
 
 from . import policies
+from .breakdowns import AGE_BANDS, age_at
 from .models import ExportShape, ExportStatus, RecordExport, export_two_person_threshold
 
 DOWNLOAD_HOURS = 72
@@ -60,12 +62,6 @@ ALPHA3 = {
     "KH": "KHM", "TH": "THA", "LA": "LAO", "VN": "VNM", "MY": "MYS", "CN": "CHN",
     "ID": "IDN", "MM": "MMR", "SG": "SGP", "PH": "PHL", "KR": "KOR", "JP": "JPN",
 }  # fmt: skip
-
-# CTDC's broad age bands (codebook v2, 2024): (lowest age, label).
-CTDC_AGE_BANDS = (
-    (48, "48+"), (39, "39--47"), (30, "30--38"), (27, "27--29"), (24, "24--26"),
-    (21, "21--23"), (18, "18--20"), (9, "9--17"), (0, "0--8"),
-)  # fmt: skip
 
 HTCDS_COLUMNS = (
     "recordId", "yearOfRegistration", "prs_Gender", "vic_AgeWhenTrafficked", "prs_Citizenship",
@@ -127,23 +123,27 @@ def _victim_links(agency_id: int, year: int) -> list[CasePerson]:
 
 
 def _age(date_of_birth: str, at: datetime) -> int | None:
-    """Age in whole years at `at` from an ISO date truncated to its precision ("" unknown)."""
-    parts = date_of_birth.split("-") if date_of_birth else []
-    if not parts or not parts[0].isdigit():
+    """Age in whole years at `at`, by the same rule as the age breakdown (`breakdowns.age_at`);
+    None when the date is unknown, malformed or gives no plausible age."""
+    try:
+        dob = parse_dob(date_of_birth)
+    except ValueError:
         return None
-    born = (
-        int(parts[0]),
-        int(parts[1]) if len(parts) > 1 else 7,
-        int(parts[2]) if len(parts) > 2 else 1,
-    )
-    age = at.year - born[0] - ((at.month, at.day) < (born[1], born[2]))
+    if dob is None:
+        return None
+    age = age_at(dob, at.astimezone(UTC).date())
     return age if 0 <= age < 120 else None
 
 
 def ctdc_age_band(age: int | None) -> str:
+    """CTDC's ageBroad value (the breakdowns' bands, written as the codebook does: "18--20")."""
     if age is None:
         return ""
-    return next(label for low, label in CTDC_AGE_BANDS if age >= low)
+    return next(
+        label.replace("\u2013", "--")
+        for label, low, high in AGE_BANDS
+        if low <= age and (high is None or age <= high)
+    )
 
 
 def _status(person_id: int, official: dict[int, OfficialDetermination],

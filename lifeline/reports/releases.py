@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from lifeline.accounts.models import Agency, User
 from lifeline.accounts.principal import Principal
 from lifeline.audit.services import audit_record
 from lifeline.core import clock
@@ -57,17 +58,17 @@ def _report(actor: Principal, *, year: int, language: str, public: bool) -> Repo
     scope = selectors.statistics_scope(actor=actor, period=stats.year_period(year))
     report = stats.build_report(scope, year=year, language=language, public=public)
     if public:
-        # Both checks raise before anything is written or sent.
-        report_dict(report)
+        # Raises before anything is written or sent; it includes the disclosure audit that the
+        # writers (report_dict, report_csv, ...) run again on what they write.
         assert_report_releasable(report)
     return report
 
 
-def report_export(
-    *, actor: Principal, year: int, fmt: str, language: str, public: bool, purpose: str,
-    passphrase: str,
-) -> ReportFile:  # fmt: skip
-    """The annual report of the actor's agency as an encrypted file, registered and audited."""
+def _checked(
+    actor: Principal, *, year: int, language: str, purpose: str
+) -> tuple[Agency, User, dict[str, list[str]], str]:
+    """Who may take or publish the agency's report, and what both ask of year, language and
+    purpose: the actor's agency and user, the errors found so far, and the purpose cleaned."""
     if (
         not policies.can_release_public_statistics(actor)
         or actor.agency is None
@@ -75,10 +76,19 @@ def report_export(
     ):
         raise NotFound
     errors, purpose = year_and_purpose_errors(year, purpose)
-    if fmt not in ReportFormat.values:
-        errors["format"] = [_("Choose PDF, JSON, CSV or XLSX.")]
     if language not in LANGUAGES:
         errors["language"] = [_("Choose Khmer or English.")]
+    return actor.agency, actor.user, errors, purpose
+
+
+def report_export(
+    *, actor: Principal, year: int, fmt: str, language: str, public: bool, purpose: str,
+    passphrase: str,
+) -> ReportFile:  # fmt: skip
+    """The annual report of the actor's agency as an encrypted file, registered and audited."""
+    agency, user, errors, purpose = _checked(actor, year=year, language=language, purpose=purpose)
+    if fmt not in ReportFormat.values:
+        errors["format"] = [_("Choose PDF, JSON, CSV or XLSX.")]
     if len(passphrase) < MIN_PASSPHRASE:
         errors["passphrase"] = [_("Choose a passphrase of at least 12 characters.")]
     if errors:
@@ -87,13 +97,13 @@ def report_export(
     data = render_report(report, fmt)
     with transaction.atomic():
         entry = ReportExport.objects.create(
-            agency=actor.agency,
+            agency=agency,
             year=year,
             format=fmt,
             language=language,
             public=public,
             purpose=purpose,
-            exported_by=actor.user,
+            exported_by=user,
             exported_at=clock.now(),
         )
         audit_record(
@@ -113,28 +123,20 @@ def public_release_publish(
     *, actor: Principal, year: int, language: str, purpose: str
 ) -> PublicRelease:
     """Freeze the public version of the agency's annual report for the public API."""
-    if (
-        not policies.can_release_public_statistics(actor)
-        or actor.agency is None
-        or actor.user is None
-    ):
-        raise NotFound
-    errors, purpose = year_and_purpose_errors(year, purpose)
-    if language not in LANGUAGES:
-        errors["language"] = [_("Choose Khmer or English.")]
+    agency, user, errors, purpose = _checked(actor, year=year, language=language, purpose=purpose)
     if errors:
         raise ValidationFailed(errors)
     report = _report(actor, year=year, language=language, public=True)
     content = report_dict(report)
     with transaction.atomic():
         release = PublicRelease.objects.create(
-            agency=actor.agency,
+            agency=agency,
             year=year,
             language=language,
             title=str(content["title"])[:200],
             content=content,
             purpose=purpose,
-            published_by=actor.user,
+            published_by=user,
             published_at=clock.now(),
         )
         audit_record(

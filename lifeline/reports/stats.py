@@ -372,27 +372,29 @@ def funnel(scope: Scope) -> Figure:
 # --- breakdowns -----------------------------------------------------------------------------
 
 
-def _count_figure(
+def count_figure(
     *,
     key: str,
-    title: object,
+    title: Any,
     unit: Unit,
-    scope: Scope,
+    period: Period,
     table: Table,
     public: bool,
     chart: ChartKind = ChartKind.NONE,
-    note: object = "",
+    note: Any = "",
 ) -> Figure:
+    """A figure of counts: suppressed (k = 11, complementary) when public, else shown whole.
+    Shared by these selectors and the breakdowns."""
     published: PublishedTable = suppress(table).published if public else table.publish()
     return Figure.from_counts(
         key=key,
-        title=title,  # type: ignore[arg-type]
+        title=title,
         unit=unit,
-        period=scope.period,
+        period=period,
         source=SOURCE,
         table=published,
         chart=chart,
-        note=note,  # type: ignore[arg-type]
+        note=note,
     )
 
 
@@ -406,11 +408,11 @@ def destination_countries(scope: Scope, *, public: bool = False) -> Figure:
     )
     pairs = [(row["destination_country"] or "??", row["n"]) for row in grouped]
     labels = [str(_("unknown")) if code == "??" else code for code, _n in pairs]
-    return _count_figure(
+    return count_figure(
         key="destination",
         title=_("Cases by destination country"),
         unit=Unit.CASES,
-        scope=scope,
+        period=scope.period,
         table=Table.one_dimensional(labels, [n for _c, n in pairs]),
         public=public,
         chart=ChartKind.RANKED_BARS,
@@ -440,11 +442,11 @@ def cases_by_month(scope: Scope, *, public: bool = False) -> Figure:
         month = row["month"]
         by_month[(month.year, month.month)] = row["n"]
     months = _months(scope.period)
-    return _count_figure(
+    return count_figure(
         key="month",
         title=_("Cases opened by month"),
         unit=Unit.CASES,
-        scope=scope,
+        period=scope.period,
         table=Table.one_dimensional(
             [f"{m:%Y-%m}" for m in months], [by_month.get((m.year, m.month), 0) for m in months]
         ),
@@ -464,11 +466,11 @@ def closures_by_reason(scope: Scope, *, public: bool = False) -> Figure:
         .values_list("closure_reason", "n")
     )
     reasons = list(ClosureReason)
-    return _count_figure(
+    return count_figure(
         key="closure",
         title=_("Closed cases by reason"),
         unit=Unit.CASES,
-        scope=scope,
+        period=scope.period,
         table=Table.one_dimensional(
             [str(CLOSURE_LABELS[r]) for r in reasons], [grouped.get(r.value, 0) for r in reasons]
         ),
@@ -618,11 +620,11 @@ def determination_agreement(scope: Scope, *, public: bool = False) -> Figure:
         i, j = index_s.get(row["suggested_outcome"]), index_o.get(row["official"], -1)
         if i is not None and j >= 0:  # values outside the choices are not counted
             counts[i][j] += row["n"]
-    return _count_figure(
+    return count_figure(
         key="agreement",
         title=_("Suggested outcome against official determination"),
         unit=Unit.EVENTS,
-        scope=scope,
+        period=scope.period,
         table=Table.two_dimensional(
             [str(s.label) for s in suggested],
             [str(o.label) if o is not None else str(_("None yet")) for o in official],
