@@ -11,12 +11,11 @@ Where the data lives:
 - sex, date of birth (encrypted, decrypted here in Python) and province of origin on
   `people.PersonRecord`; the victims of a case through `cases.CasePerson` (role victim);
 - form of exploitation and recruitment method in the answers of the person's latest finished
-  screening (instrument kh-screen-1: `e_sector`, `h_scam_work`, `e_sexual`, `e_forced_marriage`,
-  `c_recruiter`);
+  screening (instruments kh-screen-1 and -2: `e_sector`, `h_scam_work`, `e_sexual`,
+  `e_forced_marriage`, `c_recruiter`);
+- recruitment platform (Facebook, Telegram, ...) in `c_platform`, asked from kh-screen-2 on:
+  from the person's latest finished screening that asked it;
 - reporter type and channel on `intake.HelpRequest`.
-
-The recruitment *platform* (Facebook, Telegram, ...) is not recorded anywhere yet: kh-screen-1
-has no such item and no model has such a field, so there is no platform breakdown.
 
 Victims are counted as persons: the victim records of the scope's cases grouped by their current
 dedup cluster (a record outside any cluster is its own person). A person's sex, age and province
@@ -43,6 +42,8 @@ from lifeline.cases.models import CasePerson, PersonRole
 from lifeline.intake.models import Channel, ReporterType
 from lifeline.people.models import ClusterMembership, Sex
 from lifeline.people.names import Dob, parse_dob
+from lifeline.screening import instruments
+from lifeline.screening.instrument import Answer
 from lifeline.screening.models import FINISHED_STATUSES, IndicatorResponse, ScreeningInterview
 
 from .data import ChartKind, Figure, Period, Unit
@@ -81,6 +82,30 @@ RECRUITER_LABELS: dict[str, Any] = {
     "agency": _("A recruitment agency"),
     "online": _("An online advert or chat"),
     "other": _("Someone else"),
+    NOT_RECORDED: _("Not recorded"),
+}
+
+# kh-screen-2 item c_platform: the app, website or other way the offer of work first came
+# through (after HTCDS vic_RecruitmentWebsitesAndApps). Codes as in the instrument.
+PLATFORM_ITEM = "c_platform"
+NOT_KNOWN = "not_known"
+PLATFORM_LABELS: dict[str, Any] = {
+    "facebook": _("Facebook"),
+    "messenger": _("Facebook Messenger"),
+    "instagram": _("Instagram"),
+    "whatsapp": _("WhatsApp"),
+    "telegram": _("Telegram"),
+    "viber": _("Viber"),
+    "line": _("LINE"),
+    "wechat": _("WeChat"),
+    "qq": _("QQ or Qzone"),
+    "tiktok": _("TikTok"),
+    "snapchat": _("Snapchat"),
+    "twitter": _("X (Twitter)"),
+    "job_website": _("A job website"),
+    "other_online": _("Another app or website"),
+    "not_online": _("Not online (in person or by phone)"),
+    NOT_KNOWN: _("Not known or declined to say"),
     NOT_RECORDED: _("Not recorded"),
 }
 
@@ -197,9 +222,16 @@ def _latest_screenings(scope: Scope) -> QuerySet[ScreeningInterview]:
     return interviews.order_by(_finished_at().desc(), "-pk")
 
 
-def _with_screening(scope: Scope, items: Sequence[str]) -> Callable[[QuerySet[Any]], QuerySet[Any]]:
+def _with_screening(
+    scope: Scope, items: Sequence[str], *, versions: Sequence[str] | None = None
+) -> Callable[[QuerySet[Any]], QuerySet[Any]]:
+    """Annotate each victim row with its record's latest finished screening (of one of
+    `versions`, when given) and that screening's answers to `items`."""
+
     def prepare(links: QuerySet[Any]) -> QuerySet[Any]:
         latest = _latest_screenings(scope)
+        if versions is not None:
+            latest = latest.filter(instrument_version__in=list(versions))
         links = links.annotate(
             screening=Subquery(latest.values("pk")[:1]),
             screening_at=Subquery(latest.values(at=_finished_at())[:1]),
@@ -414,7 +446,7 @@ def victims_by_form_of_exploitation(scope: Scope, *, public: bool = False) -> Fi
 
 
 def victims_by_recruitment(scope: Scope, *, public: bool = False) -> Figure:
-    """Persons by who first offered the work (kh-screen-1 c_recruiter), latest finished
+    """Persons by who first offered the work (item c_recruiter, in every version), latest finished
     screening."""
     groups = _persons(scope, [], _with_screening(scope, ("c_recruiter",)))
     counts: Counter[str] = Counter()
@@ -430,9 +462,39 @@ def victims_by_recruitment(scope: Scope, *, public: bool = False) -> Figure:
         period=scope.period,
         table=_ranked(counts, labels, last=("other", NOT_RECORDED)),
         public=public,
+        note=_("Who first offered the work, from each person's latest finished screening."),
+        chart=ChartKind.RANKED_BARS,
+    )
+
+
+def recruitment_platform(answers: dict[str, Any] | None) -> str:
+    """The platform code of a screening's answer to c_platform. "unknown" and "refused" count as
+    not known or declined; no screening that asked it, or no answer, as not recorded."""
+    value = (answers or {}).get(f"answer_{PLATFORM_ITEM}") or NOT_RECORDED
+    if value in (Answer.UNKNOWN, Answer.REFUSED):
+        return NOT_KNOWN
+    return value if value in PLATFORM_LABELS else NOT_RECORDED
+
+
+def recruitment_platforms(scope: Scope, *, public: bool = False) -> Figure:
+    """Persons by the app, website or other way the offer of work first reached them, from their
+    latest finished screening that asked it (kh-screen-2 on). A person screened only with an
+    earlier version counts as not recorded."""
+    versions = instruments.versions_with(PLATFORM_ITEM)
+    groups = _persons(scope, [], _with_screening(scope, (PLATFORM_ITEM,), versions=versions))
+    counts: Counter[str] = Counter(recruitment_platform(_latest_answers(g)) for g in groups)
+    labels = {k: str(v) for k, v in PLATFORM_LABELS.items()}
+    return count_figure(
+        key="platform",
+        title=_("Victims by recruitment platform"),
+        unit=Unit.PERSONS,
+        period=scope.period,
+        table=_ranked(counts, labels, last=("other_online", "not_online", NOT_KNOWN, NOT_RECORDED)),
+        public=public,
         note=_(
-            "Who first offered the work, from each person's latest finished screening. The "
-            "platform used (Facebook, Telegram, ...) is not recorded yet."
+            "The app, website or other way the offer of work first reached the person, from "
+            "their latest finished screening that asked it. Persons screened only before the "
+            "question was added count as not recorded."
         ),
         chart=ChartKind.RANKED_BARS,
     )
@@ -567,6 +629,7 @@ def breakdown_figures(scope: Scope, *, public: bool = False) -> list[Figure]:
         victims_by_age(scope, public=public),
         victims_by_province(scope, public=public),
         victims_by_recruitment(scope, public=public),
+        recruitment_platforms(scope, public=public),
         requests_by_reporter(scope, public=public),
         requests_by_channel(scope, public=public),
         cases_year_on_year(scope, public=public),

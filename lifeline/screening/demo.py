@@ -30,10 +30,11 @@ GATE = {
     "a_language": "km",
 }  # fmt: skip
 
-# Lured by an online job advert for "customer service", held in a scam compound: a possible
-# victim of trafficking, with the non-punishment flag.
+# Lured by a job advert for "customer service" seen on Facebook, held in a scam compound: a
+# possible victim of trafficking, with the non-punishment flag.
 SCAM_COMPOUND = {
     "b_age": "23", "b_sex": "male", "c_recruited": "yes", "c_recruiter": "online",
+    "c_platform": "facebook",
     "c_deceived_job": "yes", "c_deceived_wages": "yes", "c_vuln_economic": "yes",
     "d_transported": "yes", "d_border_irregular": "yes", "d_transferred": "yes",
     "e_sector": "scam", "e_excessive_hours": "yes", "e_low_pay": "no",
@@ -46,6 +47,7 @@ SCAM_COMPOUND = {
 # coercion at destination but no means at recruitment -> possible forced labour, to review.
 PLANTATION = {
     "b_age": "34", "b_sex": "female", "c_recruited": "yes", "c_recruiter": "friend",
+    "c_platform": "not_online",
     "c_deceived_job": "no", "c_deceived_wages": "no", "c_threats": "no",
     "e_sector": "agriculture", "e_excessive_hours": "yes", "e_deductions": "yes",
     "e_living": "yes", "f_debt_bondage": "yes", "f_wages_withheld": "yes",

@@ -130,6 +130,16 @@ def _person_for(
     return person
 
 
+def _same_question(earlier: Instrument, current: Instrument, item_id: str) -> bool:
+    """Whether an answer to `item_id` under `earlier` answers the same question under `current`
+    (same wording, options and meaning to the rule), so that it may be copied over."""
+    return (
+        earlier.has(item_id)
+        and current.has(item_id)
+        and earlier.item(item_id) == current.item(item_id)
+    )
+
+
 @transaction.atomic
 def interview_start(
     *,
@@ -147,7 +157,9 @@ def interview_start(
     interview is recorded as stopped and holds only the gate answers and the callback plan: no
     other answer can ever be added to it (WHO principles 1 and 6; domain-model E1).
     With `reuse_previous`, the answers of this agency's last finished interview of the person
-    are copied in, so nobody is asked the same painful questions twice (E7).
+    are copied in, so nobody is asked the same painful questions twice (E7). That interview may
+    be of an earlier instrument version: only answers to items the current version asks the
+    same way are copied, and new items are left to ask.
     """
     person = _person_for(actor, person_id, owner_agency_id, check=policies.can_screen_person)
     assert actor.agency is not None  # noqa: S101 — can_screen_person implies an agency
@@ -169,7 +181,8 @@ def interview_start(
     if checked.proceed and reuse_previous:
         previous = (
             ScreeningInterview.objects.filter(
-                agency=actor.agency, person=person, instrument_version=instrument.version,
+                agency=actor.agency, person=person,
+                instrument_version__in=list(instruments.INSTRUMENTS),
                 status__in=(InterviewStatus.COMPLETE, InterviewStatus.PARTIAL),
             ).order_by("-completed_at", "-pk").first()
         )  # fmt: skip
@@ -194,12 +207,14 @@ def interview_start(
         reused_from=previous,
     )
     if previous is not None:
+        asked = instruments.get(previous.instrument_version)
         IndicatorResponse.objects.bulk_create(
             IndicatorResponse(
                 interview=interview, item_id=r.item_id, value=r.value, note=r.note,
                 answered_at=r.answered_at, answered_by_id=r.answered_by_id,
             )
             for r in previous.responses.all()
+            if _same_question(asked, instrument, r.item_id)
         )  # fmt: skip
     if checked.proceed:
         interview.age_years = _age(interview)

@@ -26,6 +26,7 @@ from lifeline.reports import breakdowns, stats
 from lifeline.reports.data import Figure, Unit, public_problems, values_by_position
 from lifeline.reports.exports import report_csv, report_json
 from lifeline.reports.pdf import report_pdf
+from lifeline.screening import instruments
 from lifeline.screening.models import IndicatorResponse, ScreeningInterview
 
 from .fixture import CANARY_NAME, NOW, World, at, build
@@ -39,6 +40,7 @@ KEYS = (
     "age",
     "province",
     "recruitment",
+    "platform",
     "reporter",
     "channel",
     "compare-cases",
@@ -54,11 +56,12 @@ def _screening(
     *,
     status: str = "complete",
     age: int | None = None,
+    version: str = "kh-screen-1",
 ) -> ScreeningInterview:
     interview = ScreeningInterview.objects.create(
         agency=agency,
         person=person,
-        instrument_version="kh-screen-1",
+        instrument_version=version,
         status=status,
         started_at=when,
         updated_at=when,
@@ -97,20 +100,34 @@ def add_breakdown_rows(world: World, agency_a: Agency, agency_b: Agency) -> None
     # P3: no birth date (age from screening: 22); a commune is not a province.
     _person(p3, sex="female", date_of_birth="", province="Sangkat Boeung Keng Kang")
 
-    # P0's finished screening (fixture, 7 Feb): scam, online. P1's later one (1 Mar) is the
-    # person's latest: fishing, broker. P0's unfinished one (1 Apr) does not count.
+    # P0's finished screening (fixture, 7 Feb, before the platform question): scam, online.
+    # P1's later one (1 Mar, kh-screen-2) is the person's latest: fishing, broker, Telegram.
+    # P0's unfinished one (1 Apr) does not count, nor does its platform.
     _answer(
         ScreeningInterview.objects.get(person=p0),
         {"e_sector": "scam", "c_recruiter": "online"},
     )
-    _screening(agency_a, p1, at(2022, 3, 1), {"e_sector": "fishing", "c_recruiter": "broker"})
-    _screening(agency_a, p0, at(2022, 4, 1), {"e_sector": "marriage"}, status="in_progress")
+    _screening(
+        agency_a, p1, at(2022, 3, 1),
+        {"e_sector": "fishing", "c_recruiter": "broker", "c_platform": "telegram"},
+        version="kh-screen-2",
+    )  # fmt: skip
+    _screening(
+        agency_a, p0, at(2022, 4, 1), {"e_sector": "marriage", "c_platform": "facebook"},
+        status="in_progress", version="kh-screen-2",
+    )  # fmt: skip
     # P2: only another agency screened this record; agency A's figures ignore it.
-    _screening(agency_b, p2, at(2022, 5, 1), {"e_sector": "scam", "c_recruiter": "agency"})
-    # P3 (fixture screening, 11 Mar): other work but forced marriage; recruited by family.
+    _screening(
+        agency_b, p2, at(2022, 5, 1),
+        {"e_sector": "scam", "c_recruiter": "agency", "c_platform": "tiktok"},
+        version="kh-screen-2",
+    )  # fmt: skip
+    # P3 (fixture screening, 11 Mar, kh-screen-1 only): other work but forced marriage;
+    # recruited by family; the platform was never asked.
     interview = ScreeningInterview.objects.get(person=p3, agency=agency_a)
     interview.age_years = 22
-    interview.save(update_fields=["age_years"])
+    interview.instrument_version = "kh-screen-1"
+    interview.save(update_fields=["age_years", "instrument_version"])
     _answer(interview, {"e_sector": "other", "e_forced_marriage": "yes", "c_recruiter": "family"})
 
     # Requests: 1 and 4 stay a family member's hotline calls.
@@ -227,6 +244,51 @@ def test_recruitment_method(scope: stats.Scope) -> None:
     assert one_way(figure) == [("A broker", 1), ("A family member", 1), ("Not recorded", 1)]
 
 
+def test_recruitment_platform_from_the_latest_screening_that_asked_it(scope: stats.Scope) -> None:
+    figure = breakdowns.recruitment_platforms(scope)
+    assert (figure.key, figure.unit) == ("platform", Unit.PERSONS)
+    assert one_way(figure) == [
+        ("Telegram", 1),  # P0/P1: the later screening (P1's) asked it
+        ("Not recorded", 2),  # P2: only agency B screened; P3: kh-screen-1 only
+    ]
+    assert figure.total == 3 == stats.persons_in_scope(scope).point
+
+
+def test_recruitment_platform_skips_later_screenings_that_did_not_ask_it(
+    world: World, scope: stats.Scope, agency_a: Agency
+) -> None:
+    p0, _p1, p2, p3 = world.persons
+    # A kh-screen-1 screening after P1's: the person's latest (it gives the recruitment method),
+    # but it did not ask the platform, so Telegram from 1 March still counts.
+    _screening(agency_a, p0, at(2022, 6, 1), {"c_recruiter": "friend"})
+    # P2, now screened by agency A too, declined to say; P3's later kh-screen-2 screening was
+    # never answered on the platform.
+    _screening(agency_a, p2, at(2022, 6, 2), {"c_platform": "refused"}, version="kh-screen-2")
+    _screening(agency_a, p3, at(2022, 6, 3), {"c_recruiter": "family"}, version="kh-screen-2")
+
+    assert one_way(breakdowns.recruitment_platforms(scope)) == [
+        ("Telegram", 1),
+        ("Not known or declined to say", 1),
+        ("Not recorded", 1),
+    ]
+    assert one_way(breakdowns.victims_by_recruitment(scope)) == [
+        ("A family member", 1),
+        ("A friend or neighbour", 1),
+        ("Not recorded", 1),
+    ]
+
+
+def test_platform_labels_follow_the_instrument_codes() -> None:
+    options = instruments.get("kh-screen-2").item(breakdowns.PLATFORM_ITEM).options
+    assert [o.code for o in options] + ["not_recorded"] == list(breakdowns.PLATFORM_LABELS)
+    assert [o.text_en for o in options] == [
+        str(breakdowns.PLATFORM_LABELS[o.code]) for o in options
+    ]
+    assert breakdowns.recruitment_platform({"answer_c_platform": "unknown"}) == "not_known"
+    assert breakdowns.recruitment_platform({"answer_c_platform": "myspace"}) == "not_recorded"
+    assert breakdowns.recruitment_platform(None) == "not_recorded"
+
+
 def test_reporter_type_and_channel(scope: stats.Scope) -> None:
     reporter = breakdowns.requests_by_reporter(scope)
     assert reporter.unit is Unit.REQUESTS
@@ -341,7 +403,32 @@ def test_public_breakdowns_are_suppressed_and_audited(big_agency: Agency) -> Non
     # No province, screening or birth date recorded: one row or column of 28 each.
     assert by_key["province"]["rows"] == ["Not recorded"] and by_key["province"]["total"] == 28
     assert by_key["form"]["cells"] == [[28]]
+    assert by_key["platform"]["rows"] == ["Not recorded"] and by_key["platform"]["cells"] == [[28]]
     assert by_key["age"]["row_totals"] == [0, 0, 28]
+
+
+def test_public_platform_breakdown_is_suppressed_and_audited(big_agency: Agency) -> None:
+    # 13 first reached through Telegram, 12 through Facebook, 3 through TikTok (kh-screen-2).
+    records = PersonRecord.objects.filter(
+        case_links__case__owner_agency=big_agency, case_links__case__opened_at__year=2022
+    ).order_by("pk")
+    platforms = ["telegram"] * 13 + ["facebook"] * 12 + ["tiktok"] * 3
+    for record, platform in zip(records, platforms, strict=True):
+        _screening(big_agency, record, at(2022, 12, 1), {"c_platform": platform},
+                   version="kh-screen-2")  # fmt: skip
+    scope = stats.Scope(period=stats.year_period(2022), agency=big_agency)
+
+    internal = breakdowns.recruitment_platforms(scope)
+    assert one_way(internal) == [("Telegram", 13), ("Facebook", 12), ("TikTok", 3)]
+    public = breakdowns.recruitment_platforms(scope, public=True)
+    # 3 is below 11 and would be total - 13 - 12, so the smaller other count (12) goes too.
+    assert public.cells == ((13,), (None,), (None,))
+    assert public.total == 28
+
+    report = stats.build_report(scope, year=2022, language="en", public=True, now=NOW)
+    assert public_problems(report) == []
+    platform = next(f for f in json.loads(report_json(report))["figures"] if f["key"] == "platform")
+    assert platform["cells"] == [[13], [None], [None]]
 
 
 def test_public_report_of_the_small_fixture_shows_no_small_count(scope: stats.Scope) -> None:
@@ -429,5 +516,5 @@ def test_selectors_take_a_fixed_number_of_queries(
     scope = stats.Scope(period=stats.year_period(2022), agency=agency_a)
     for _n in range(5):
         CaseFactory(owner_agency=agency_a, opened_at=at(2022, 5, 1))
-    with django_assert_max_num_queries(2 * 5 + 4):
+    with django_assert_max_num_queries(2 * 6 + 4):
         breakdowns.breakdown_figures(scope)

@@ -102,6 +102,7 @@ def test_public_report_withholds_small_counts_and_keeps_only_count_tables(
         "age",
         "province",
         "recruitment",
+        "platform",
         "reporter",
         "channel",
         "compare-cases",

@@ -10,7 +10,11 @@ from lifeline.accounts.models import AgencyKind, Role
 from lifeline.accounts.tests.factories import AgencyFactory, MembershipFactory, UserFactory
 from lifeline.core import demo_registry
 from lifeline.screening import demo
-from lifeline.screening.models import OfficialDetermination, ScreeningInterview
+from lifeline.screening.models import (
+    IndicatorResponse,
+    OfficialDetermination,
+    ScreeningInterview,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +36,9 @@ def test_demo_screens_two_persons_once(mekong):
     rows = ScreeningInterview.objects.order_by("pk")
     assert [r.suggested_outcome for r in rows] == ["POSSIBLE_VOT", "POSSIBLE_FORCED_LABOUR"]
     assert "NON_PUNISHMENT" in rows[0].suggested_flags
+    assert [r.instrument_version for r in rows] == ["kh-screen-2", "kh-screen-2"]
+    platforms = IndicatorResponse.objects.filter(item_id="c_platform").order_by("interview_id")
+    assert list(platforms.values_list("value", flat=True)) == ["facebook", "not_online"]
     assert OfficialDetermination.objects.get().value == "PENDING"
     assert first == "screenings: 2 at ngo-mekong (2 new), one official determination pending"
     assert second.startswith("screenings: 2 at ngo-mekong (0 new)")

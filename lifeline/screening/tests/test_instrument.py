@@ -14,14 +14,61 @@ from lifeline.screening.instrument import (
     Role,
     build,
 )
-from lifeline.screening.instruments import INSTRUMENTS, current, kh_screen_1
+from lifeline.screening.instruments import (
+    CURRENT_VERSION,
+    INSTRUMENTS,
+    current,
+    get,
+    kh_screen_1,
+    versions_with,
+)
 
 INSTRUMENT = current()
 
 
 def test_current_instrument_is_registered_under_its_version():
-    assert INSTRUMENT.version == "kh-screen-1"
-    assert INSTRUMENTS["kh-screen-1"] is INSTRUMENT
+    assert CURRENT_VERSION == INSTRUMENT.version == "kh-screen-2"
+    assert INSTRUMENTS["kh-screen-2"] is INSTRUMENT
+
+
+def test_earlier_versions_stay_registered_for_their_interviews():
+    assert list(INSTRUMENTS) == ["kh-screen-1", "kh-screen-2"]
+    assert get("kh-screen-1").version == "kh-screen-1"
+    assert not get("kh-screen-1").has("c_platform")
+    assert versions_with("c_platform") == ("kh-screen-2",)
+    assert versions_with("c_recruiter") == ("kh-screen-1", "kh-screen-2")
+
+
+def test_kh_screen_2_is_kh_screen_1_plus_the_platform_question():
+    first, second = get("kh-screen-1"), get("kh-screen-2")
+    ids = [i.id for i in first.items]
+    after = ids.index("c_recruiter") + 1
+    assert [i.id for i in second.items] == [*ids[:after], "c_platform", *ids[after:]]
+    # Every other item is the same question, word for word, with the same meaning to the rule.
+    assert all(second.item(i.id) == i for i in first.items)
+    assert second.required_fraction == first.required_fraction
+    assert second.required_items == first.required_items
+
+
+def test_platform_question_is_descriptive_with_stable_codes():
+    item = INSTRUMENT.item("c_platform")
+    assert (item.section, item.kind) == ("C", Kind.CHOICE)
+    # Not an indicator and no role: it can never change a suggestion.
+    assert (item.is_indicator, item.weight, item.ilo, item.roles, item.required) == (
+        False, None, (), frozenset(), False,
+    )  # fmt: skip
+    codes = [o.code for o in item.options]
+    assert codes == [
+        "facebook", "messenger", "instagram", "whatsapp", "telegram", "viber", "line", "wechat",
+        "qq", "tiktok", "snapchat", "twitter", "job_website", "other_online", "not_online",
+        "not_known",
+    ]  # fmt: skip
+    assert all(c.isascii() and c == c.lower() and c.replace("_", "").isalnum() for c in codes)
+    # Stored in IndicatorResponse.value (16 characters).
+    assert max(len(c) for c in codes) <= 16
+    assert [item.accepts(v) for v in ("telegram", "not_online", "refused", "Telegram", "yes")] == [
+        True, True, True, False, False,
+    ]  # fmt: skip
 
 
 def test_sections_are_a_to_i_and_k_without_perpetrator_section():

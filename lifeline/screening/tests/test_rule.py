@@ -9,9 +9,11 @@ import dataclasses
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lifeline.screening.instrument import Dimension, Weight
-from lifeline.screening.instruments import current
+from lifeline.screening.instrument import Answer, Dimension, Item, Kind, Weight
+from lifeline.screening.instruments import current, get
 from lifeline.screening.rule import (
     Completeness,
     Flag,
@@ -465,4 +467,64 @@ def test_the_rule_is_pure_same_answers_same_suggestion():
 
     first, second = run(answers), run(dict(reversed(list(answers.items()))))
 
+    assert dataclasses.asdict(first) == dataclasses.asdict(second)
+
+
+# --- kh-screen-2 only adds a descriptive question -----------------------------------------------
+
+V1, V2 = get("kh-screen-1"), get("kh-screen-2")
+PLATFORMS = [o.code for o in V2.item("c_platform").options] + [Answer.UNKNOWN, Answer.REFUSED]
+
+
+def _any_answer(item: Item) -> st.SearchStrategy[str]:
+    if item.kind is Kind.YESNO:
+        return st.sampled_from(list(Answer))
+    if item.kind is Kind.CHOICE:
+        return st.sampled_from([o.code for o in item.options] + [Answer.UNKNOWN, Answer.REFUSED])
+    return st.integers(item.minimum or 0, item.maximum or 0).map(str)
+
+
+# Any subset of kh-screen-1's items with any valid answer to each.
+V1_ANSWERS = st.fixed_dictionaries({}, optional={item.id: _any_answer(item) for item in V1.items})
+
+
+def _same_under_both(answers: dict[str, str], platform: str | None, age, completeness) -> None:
+    with_platform = answers if platform is None else {**answers, "c_platform": platform}
+    first = suggest(V1, answers, age=age, completeness=completeness)
+    second = suggest(V2, with_platform, age=age, completeness=completeness)
+    assert first.as_dict() == second.as_dict()
+    assert first.dimensions_dict() == second.dimensions_dict()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    answers=V1_ANSWERS,
+    platform=st.none() | st.sampled_from(PLATFORMS),
+    age=st.none() | st.integers(0, 120),
+    completeness=st.sampled_from(list(Completeness)),
+)
+def test_the_platform_question_never_changes_a_suggestion(answers, platform, age, completeness):
+    _same_under_both(answers, platform, age, completeness)
+
+
+@pytest.mark.parametrize("platform", [None, "telegram", "not_online", "refused"])
+@pytest.mark.parametrize(
+    ("answers", "outcome"),
+    [
+        (yes(*ACT, *RECRUITMENT, *EXPLOITATION, *DESTINATION), Outcome.POSSIBLE_VOT),
+        (yes(*EXPLOITATION, *DESTINATION), Outcome.POSSIBLE_FORCED_LABOUR),
+        (yes(*EXPLOITATION, *RECRUITMENT), Outcome.DECEIVED_AND_EXPLOITED),
+        (yes(*EXPLOITATION), Outcome.EXPLOITED_MIGRANT),
+        ({"c_recruited": "no"}, Outcome.NO_INDICATORS),
+        ({"c_recruited": "yes"}, Outcome.UNDETERMINED),  # partial, too few answers
+    ],
+)
+def test_every_outcome_is_the_same_under_kh_screen_1_and_2(answers, outcome, platform):
+    completeness = Completeness.PARTIAL if outcome is Outcome.UNDETERMINED else COMPLETE
+    first = suggest(V1, answers, age=30, completeness=completeness)
+    second = suggest(
+        V2, {**answers, "c_platform": platform} if platform else answers, age=30,
+        completeness=completeness,
+    )  # fmt: skip
+    assert first.outcome is outcome
     assert dataclasses.asdict(first) == dataclasses.asdict(second)

@@ -11,7 +11,9 @@ from lifeline.audit.models import AuditAction, AuditEvent
 from lifeline.core import clock
 from lifeline.core.errors import Conflict, NotFound, ValidationFailed
 from lifeline.intake.models import HelpRequest
-from lifeline.screening import selectors, services
+from lifeline.screening import instruments, selectors, services
+from lifeline.screening.instrument import build
+from lifeline.screening.instruments import kh_screen_1
 from lifeline.screening.models import (
     IndicatorResponse,
     InterviewStatus,
@@ -37,7 +39,7 @@ def test_safe_gate_opens_an_interview_in_progress(case_worker, person_a, start):
         True, True, True,
     )  # fmt: skip
     assert (interview.instrument_version, interview.language, interview.version) == (
-        "kh-screen-1", "km", 1,
+        instruments.CURRENT_VERSION, "km", 1,
     )  # fmt: skip
     assert interview.interviewer == case_worker
     event = AuditEvent.objects.get(action=AuditAction.RECORD_CREATED,
@@ -231,6 +233,41 @@ def test_reuse_copies_the_last_finished_answers(case_worker, person_a, start, fi
     assert (again.reused_from, again.age_years) == (earlier, 24)
     event = AuditEvent.objects.filter(action=AuditAction.RECORD_CREATED).order_by("pk").last()
     assert event.metadata["reused_from"] == earlier.pk
+
+
+def test_reuse_copies_answers_from_an_earlier_instrument_version(
+    case_worker, person_a, start, finished, monkeypatch
+):
+    with monkeypatch.context() as old:
+        old.setattr(instruments, "CURRENT_VERSION", "kh-screen-1")
+        earlier = finished(case_worker, person_a)
+    assert earlier.instrument_version == "kh-screen-1"
+
+    again = start(case_worker, person_a, reuse_previous=True)
+
+    assert (again.instrument_version, again.reused_from) == ("kh-screen-2", earlier)
+    # Every kh-screen-1 question is asked the same way in kh-screen-2; the platform is new and
+    # is left to ask.
+    assert dict(again.responses.values_list("item_id", "value")) == POSSIBLE_VICTIM
+
+
+def test_reuse_leaves_out_a_question_that_was_asked_differently(
+    case_worker, person_a, start, finished, monkeypatch
+):
+    data = {**kh_screen_1.DATA, "version": "test-reworded"}
+    data["sections"] = [dict(s, items=[dict(i) for i in s["items"]]) for s in data["sections"]]
+    reworded = next(i for s in data["sections"] for i in s["items"] if i["id"] == "c_deceived_job")
+    reworded["en"] = "Was the job itself different from the one you were promised?"
+    monkeypatch.setitem(instruments.INSTRUMENTS, "test-reworded", build(data))
+    with monkeypatch.context() as old:
+        old.setattr(instruments, "CURRENT_VERSION", "test-reworded")
+        earlier = finished(case_worker, person_a)
+
+    again = start(case_worker, person_a, reuse_previous=True)
+
+    assert again.reused_from == earlier
+    copied = dict(again.responses.values_list("item_id", "value"))
+    assert copied == {k: v for k, v in POSSIBLE_VICTIM.items() if k != "c_deceived_job"}
 
 
 # --- finishing and overriding -----------------------------------------------------------------
