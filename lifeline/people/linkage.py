@@ -39,7 +39,7 @@ from splink.internals.exceptions import SplinkException
 
 from lifeline.people import names
 
-MODEL_VERSION = f"lifeline-link-3/{names.ROMANISATION_TABLE_VERSION}/splink-{splink.__version__}"
+MODEL_VERSION = f"lifeline-link-4/{names.ROMANISATION_TABLE_VERSION}/splink-{splink.__version__}"
 
 INPUT_COLUMNS = (
     "record_id",
@@ -158,7 +158,25 @@ def _name_features(latin: str, khmer: str) -> tuple[Any, ...]:
     raw = latin.lower() if latin else None
     cons = names.consonant_key(primary) or None
     cons_kh = (names.consonant_key(khmer_keys) or None) if latin_keys and khmer_keys else None
-    return key, key_kh, concat, concat_rev, skel, tokens, khmer_norm, raw, cons, cons_kh
+    cons_a, cons_b = names.consonant_halves(cons) if cons else (None, None)
+    cons_loose = names.loose_consonant_key(cons) or None if cons else None
+    unknown = names.has_unknown_token(primary) if primary else False
+    return (
+        key,
+        key_kh,
+        concat,
+        concat_rev,
+        skel,
+        tokens,
+        khmer_norm,
+        raw,
+        cons,
+        cons_kh,
+        cons_a,
+        cons_b,
+        cons_loose,
+        unknown,
+    )
 
 
 def prepare(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[BadRow]]:
@@ -215,6 +233,10 @@ def prepare(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[BadRow]]:
         "name_raw",
         "name_cons",
         "name_cons_kh",
+        "name_cons_a",
+        "name_cons_b",
+        "name_cons_loose",
+        "name_unknown",
     ]
     values = [name_cache[pair] for pair in pairs]
     for position, column in enumerate(name_cols):
@@ -253,12 +275,30 @@ def prepare(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[BadRow]]:
         + feats["province"].isna().astype(int)
         + feats["destination"].isna().astype(int)
     ).to_numpy()
-    feats["name_key_nodob"] = feats["name_key"].where(no_dob, None)
     # Two-year windows, one shifted by a year: any two birth years one apart (an estimated
     # age) share one of them, so an equi-join on both finds them without a range join.
     feats["dob_year2"] = feats["dob_year"] // 2
     feats["dob_year2_shift"] = (feats["dob_year"] + 1) // 2
     feats["name_cons_sparse"] = feats["name_cons"].where(missing >= 2, None)
+    # Four-year windows two years apart: any two birth years up to two apart share one. Joined
+    # only from year-only dates (estimated ages are written as a year), so the cost follows
+    # the share of year-only records.
+    feats["dob_year4"] = feats["dob_year"] // 4
+    feats["dob_year4_shift"] = (feats["dob_year"] + 2) // 4
+    year_only = (feats["dob_year"].notna() & feats["dob_month"].isna()).to_numpy()
+    feats["name_cons_yo"] = feats["name_cons"].where(year_only, None)
+    feats["name_cons_nodob"] = feats["name_cons"].where(no_dob, None)
+    feats["name_cons_kh_nodob"] = feats["name_cons_kh"].where(no_dob, None)
+    no_sex = feats["sex"].isna().to_numpy()
+    feats["name_cons_nosex"] = feats["name_cons"].where(no_sex, None)
+    feats["name_cons_nodob_nosex"] = feats["name_cons"].where(no_dob & no_sex, None)
+    feats["name_cons_loose_nodob"] = feats["name_cons_loose"].where(no_dob, None)
+    # Typo-tolerant keys kept only for names with a token outside the lexicon (typos land
+    # there), joined to everyone's full key: the cost follows the share of such names.
+    unknown = feats["name_unknown"].astype(bool).to_numpy()
+    for column in ("name_cons_a", "name_cons_b", "name_cons_loose"):
+        feats[f"{column}_unk"] = feats[column].where(unknown, None)
+    feats = feats.drop(columns=["name_unknown"])
     return feats, bad
 
 
@@ -496,32 +536,57 @@ def _id_comparison() -> cl.CustomComparison:
 
 
 BLOCKING_RULES: tuple[str, ...] = (
-    "l.name_key = r.name_key AND l.dob_year = r.dob_year",
-    "l.name_key = r.name_key AND l.province = r.province",
-    "l.name_key = r.name_key AND l.destination = r.destination",
-    "l.phone = r.phone",
-    "l.id_number = r.id_number",
-    "l.name_key_kh = r.name_key AND l.dob_year = r.dob_year",
-    "l.name_key = r.name_key_kh AND l.dob_year = r.dob_year",
-    "l.name_key_kh = r.name_key AND l.province = r.province",
-    "l.name_key = r.name_key_kh AND l.province = r.province",
-    "l.khmer_norm = r.khmer_norm AND l.province = r.province",
-    "l.name_skel = r.name_skel AND l.dob_year = r.dob_year",
-    "l.dob_full = r.dob_full AND l.sex = r.sex",
-    "l.name_skel = r.name_skel AND l.province = r.province",
-    "l.name_cons = r.name_cons AND l.dob_year = r.dob_year",
-    "l.name_cons = r.name_cons AND l.province = r.province",
     "l.name_cons = r.name_cons AND l.destination = r.destination AND l.sex = r.sex",
-    "l.name_cons_kh = r.name_cons AND l.dob_year = r.dob_year",
-    "l.name_cons = r.name_cons_kh AND l.dob_year = r.dob_year",
+    "l.name_cons = r.name_cons AND l.province = r.province",
+    "l.name_key = r.name_key AND l.destination = r.destination",
+    "l.name_cons = r.name_cons_nodob AND l.sex = r.sex",
+    "l.name_cons_nodob = r.name_cons AND l.sex = r.sex",
+    "l.name_cons = r.name_cons AND l.dob_year = r.dob_year",
+    "l.name_skel = r.name_skel AND l.province = r.province",
+    "l.dob_full = r.dob_full AND l.sex = r.sex",
+    "l.name_cons_loose = r.name_cons_loose_nodob AND l.destination = r.destination "
+    "AND l.sex = r.sex",
     "l.name_cons_kh = r.name_cons AND l.province = r.province",
     "l.name_cons = r.name_cons_kh AND l.province = r.province",
-    "l.name_cons_sparse = r.name_cons AND l.sex = r.sex",
-    "l.name_cons = r.name_cons_sparse AND l.sex = r.sex",
-    "l.name_key_nodob = r.name_key AND l.sex = r.sex",
-    "l.name_key = r.name_key_nodob AND l.sex = r.sex",
+    "l.name_cons_loose_nodob = r.name_cons_loose AND l.destination = r.destination "
+    "AND l.sex = r.sex",
     "l.name_key = r.name_key AND l.dob_year2 = r.dob_year2",
     "l.name_key = r.name_key AND l.dob_year2_shift = r.dob_year2_shift",
+    "l.name_cons = r.name_cons_sparse AND l.sex = r.sex",
+    "l.name_cons_sparse = r.name_cons AND l.sex = r.sex",
+    "l.name_cons_b = r.name_cons_b AND l.dob_year = r.dob_year AND l.province = r.province",
+    "l.name_skel = r.name_skel AND l.dob_year = r.dob_year",
+    "l.name_cons_a_unk = r.name_cons_a AND l.province = r.province "
+    "AND l.destination = r.destination AND l.sex = r.sex",
+    "l.name_cons_a = r.name_cons_a_unk AND l.province = r.province "
+    "AND l.destination = r.destination AND l.sex = r.sex",
+    "l.name_cons_loose_nodob = r.name_cons_loose AND l.province = r.province",
+    "l.name_cons_loose = r.name_cons_loose_nodob AND l.province = r.province",
+    "l.name_cons = r.name_cons_kh_nodob AND l.sex = r.sex",
+    "l.name_cons_kh = r.name_cons_nodob AND l.sex = r.sex",
+    "l.name_cons_nodob = r.name_cons_kh AND l.sex = r.sex",
+    "l.name_cons_kh_nodob = r.name_cons AND l.sex = r.sex",
+    "l.name_cons = r.name_cons_kh AND l.dob_year = r.dob_year",
+    "l.name_cons_kh = r.name_cons AND l.dob_year = r.dob_year",
+    "l.name_cons_loose_unk = r.name_cons_loose AND l.dob_year = r.dob_year",
+    "l.name_cons_loose = r.name_cons_loose_unk AND l.dob_year = r.dob_year",
+    "l.khmer_norm = r.khmer_norm AND l.province = r.province",
+    "l.name_cons_yo = r.name_cons AND l.dob_year4 = r.dob_year4",
+    "l.name_cons_yo = r.name_cons AND l.dob_year4_shift = r.dob_year4_shift",
+    "l.name_cons = r.name_cons_yo AND l.dob_year4 = r.dob_year4",
+    "l.name_cons = r.name_cons_yo AND l.dob_year4_shift = r.dob_year4_shift",
+    "l.name_cons_a_unk = r.name_cons_a AND l.dob_year = r.dob_year AND l.province = r.province",
+    "l.name_cons_a = r.name_cons_a_unk AND l.dob_year = r.dob_year AND l.province = r.province",
+    "l.name_cons_b_unk = r.name_cons_b AND l.province = r.province "
+    "AND l.destination = r.destination AND l.sex = r.sex",
+    "l.name_cons_b = r.name_cons_b_unk AND l.province = r.province "
+    "AND l.destination = r.destination AND l.sex = r.sex",
+    "l.name_cons_nodob = r.name_cons_nosex",
+    "l.name_cons_nosex = r.name_cons_nodob",
+    "l.name_cons_nodob_nosex = r.name_cons",
+    "l.name_cons = r.name_cons_nodob_nosex",
+    "l.phone = r.phone",
+    "l.id_number = r.id_number",
 )
 """Candidate pairs: a union of cheap equi-joins that together keep >= 99% of true pairs.
 
@@ -534,10 +599,26 @@ Measured on the benchmark's development seed (7, standard 10k), the rules of kh-
 year, province or destination missing on one side), a third had names whose keys differed
 only in ways the consonant key (`name_cons`) ignores (split/joined, a/o, order), the rest
 were Khmer-script spellings the old transliteration got wrong, and typos. Hence the consonant
-key rules, and the sparse-record rules: `name_cons_sparse` / `name_key_nodob` are set only on
+key rules, and the sparse-record rules: `name_cons_sparse` / `name_cons_nodob` are set only on
 records missing two of birth year, province and destination / missing the birth year, so
 joining them to the full key costs pairs in proportion to those records, not a name-only
 block. Asymmetric rules are listed both ways because a dedupe join only looks at l < r.
+
+lifeline-link-4 added the rules for the hard profile (blocking recall 0.972 -> 0.990-0.994 on
+hard 10k, four seeds; docs/research/blocking-hard-profile.md): the consonant key split into two
+letter classes (`name_cons_a` / `_b`: one typo changes at most one half), a loose consonant key
+(no ng "g", repeated letters merged), and keys set only on records with a year-only date, no
+birth date, no sex, or a token outside the name lexicon (`_unk`, `_yo`, `_nodob`, `_nosex`).
+Each is joined to the other record's full key, so its cost follows the share of such records.
+The four rules with no second field join a record without a birth date to one without a sex:
+neither can offer a second field that the other has.
+
+Order matters for time, not for the pairs: Splink excludes from each rule the pairs of every
+rule before it, so each rule's join is checked against all earlier rules. The rules run from
+the largest join to the smallest (counted on easy 200k), and rules whose pairs another rule
+always finds are left out (a name-key rule is implied by the consonant-key rule with the same
+second field, since equal name keys give equal consonant keys): at easy 1M the unordered
+53-rule list took over 25 minutes, against 6.5 for the 26 rules of lifeline-link-3.
 """
 
 

@@ -671,6 +671,34 @@ def consonant_key(keys: tuple[str, ...] | list[str]) -> str:
     return "".join(sorted(_NON_CONSONANT_KEY.sub("", "".join(keys)).replace("d", "t")))
 
 
+def has_unknown_token(keys: tuple[str, ...] | list[str]) -> bool:
+    """True when a folded name key holds a token outside the name lexicon.
+
+    Typos and rare spellings ("Pichnm", "Somnavg") land here, so blocking can afford looser,
+    typo-tolerant keys for these records only: they are a small share of a register.
+    """
+    lexicon = _folded_lexicon()
+    return any(key not in lexicon for key in keys)
+
+
+# Consonants of the consonant key split in two classes (the rest: c, g, m, r, s, t, v, ...).
+# One typo (a dropped, added or changed consonant) changes the consonants of at most one class
+# unless it swaps a letter of one class for one of the other, so one half survives.
+_CONSONANT_CLASS_A = frozenset("klnp")
+
+
+def consonant_halves(cons: str) -> tuple[str | None, str | None]:
+    """The consonant key split by `_CONSONANT_CLASS_A`: (class A letters, other letters)."""
+    first = "".join(ch for ch in cons if ch in _CONSONANT_CLASS_A)
+    second = "".join(ch for ch in cons if ch not in _CONSONANT_CLASS_A)
+    return first or None, second or None
+
+
+def loose_consonant_key(cons: str) -> str:
+    """The consonant key without ng's g and with each letter once (Seng/Sen, Vannna/Vanna)."""
+    return "".join(sorted(set(cons.replace("g", ""))))
+
+
 def name_skeleton(name: str) -> str:
     """Order-insensitive consonant skeleton of the name as written (no lexicon splitting).
 

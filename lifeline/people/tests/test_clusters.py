@@ -240,7 +240,7 @@ def test_runs_keep_their_model_version(register):
     services.linkage_run()
     services.linkage_run()
     versions = list(LinkageRun.objects.values_list("model_version", flat=True))
-    assert len(versions) == 2 and all(v.startswith("lifeline-link-3/") for v in versions)
+    assert len(versions) == 2 and all(v.startswith("lifeline-link-4/") for v in versions)
 
 
 @pytest.mark.slow

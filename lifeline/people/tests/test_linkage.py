@@ -66,9 +66,9 @@ def test_prepare_keeps_sparse_blocking_keys_only_for_sparse_records():
     features, _ = linkage.prepare(frame)
     features = features.set_index("unique_id")
     assert features.loc["full", "name_cons"] == "krst"
-    assert pd.isna(features.loc["full", "name_key_nodob"])
+    assert pd.isna(features.loc["full", "name_cons_nodob"])
     assert pd.isna(features.loc["full", "name_cons_sparse"])
-    assert features.loc["nodob", "name_key_nodob"] == "dara sok"
+    assert features.loc["nodob", "name_cons_nodob"] == "krst"
     assert pd.isna(features.loc["nodob", "name_cons_sparse"])
     assert features.loc["sparse", "name_cons_sparse"] == "krst"
 
@@ -99,10 +99,18 @@ def test_blocking_pairs_a_sparse_record_by_name_and_sex():
 
 
 def test_name_blocking_rules_always_join_a_second_field():
+    """A name key alone is only joined from a key set on records lacking sex as well."""
     name_columns = ("name_key", "name_skel", "name_cons", "khmer_norm")
     for rule in linkage.BLOCKING_RULES:
         if any(column in rule for column in name_columns):
-            assert " AND " in rule, rule
+            assert " AND " in rule or "_nosex" in rule, rule
+
+
+def test_blocking_pairs_a_record_without_birth_date_to_one_without_sex():
+    left = {"record_id": "a", "name_latin": "Sok Dara", "sex": "F", "province": "Kampot"}
+    right = {"record_id": "b", "name_latin": "SOK DARA", "dob": "1990", "province": "Takeo"}
+    assert _blocked(left, right)
+    assert not _blocked({**left, "dob": "1975"}, right)
 
 
 def test_prepare_reports_bad_rows_with_reasons():

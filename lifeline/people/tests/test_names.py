@@ -195,3 +195,32 @@ def test_consonant_key_keeps_multiplicity():
     assert names.consonant_key(names.name_keys("Sok Sok Kha")) != names.consonant_key(
         names.name_keys("Sok Kha")
     )
+
+
+def test_a_name_outside_the_lexicon_is_flagged_for_typo_tolerant_blocking():
+    assert not names.has_unknown_token(names.name_keys("Sok Heang"))
+    assert names.has_unknown_token(names.name_keys("Pichnm Sok"))
+
+
+def test_one_consonant_typo_leaves_one_consonant_half_intact():
+    # r -> s stays inside one class; r -> n would cross classes and change both halves.
+    clean = names.consonant_key(names.name_keys("Sok Dara"))
+    typo = names.consonant_key(names.name_keys("Sok Dasa"))
+    assert clean != typo
+    a_clean, b_clean = names.consonant_halves(clean)
+    a_typo, b_typo = names.consonant_halves(typo)
+    assert (a_clean == a_typo) != (b_clean == b_typo)
+
+
+def test_consonant_halves_of_a_key_with_one_class_only():
+    assert names.consonant_halves("kn") == ("kn", None)
+    assert names.consonant_halves("ms") == (None, "ms")
+
+
+@pytest.mark.parametrize(("left", "right"), [("Seng", "Sen"), ("Vanna", "Vannna")])
+def test_loose_consonant_key_drops_ng_g_and_repeats(left: str, right: str):
+    def loose(name: str) -> str:
+        return names.loose_consonant_key(names.consonant_key(names.name_keys(name)))
+
+    assert loose(left) == loose(right)
+    assert loose("Sok Dara") != loose("Sok Dana")
