@@ -44,6 +44,7 @@ from lifeline.people.models import ClusterMembership, Sex
 from lifeline.people.names import Dob, parse_dob
 from lifeline.screening import instruments
 from lifeline.screening.instrument import Answer
+from lifeline.screening.instruments.kh_screen_2 import PLATFORM_ITEM
 from lifeline.screening.models import FINISHED_STATUSES, IndicatorResponse, ScreeningInterview
 
 from .data import ChartKind, Figure, Period, Unit
@@ -87,7 +88,6 @@ RECRUITER_LABELS: dict[str, Any] = {
 
 # kh-screen-2 item c_platform: the app, website or other way the offer of work first came
 # through (after HTCDS vic_RecruitmentWebsitesAndApps). Codes as in the instrument.
-PLATFORM_ITEM = "c_platform"
 NOT_KNOWN = "not_known"
 PLATFORM_LABELS: dict[str, Any] = {
     "facebook": _("Facebook"),
